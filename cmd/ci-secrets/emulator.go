@@ -1,0 +1,180 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/spf13/cobra"
+	"google.golang.org/grpc/codes"
+
+	"github.com/airbytehq/ci-secrets/gsm/emulator"
+)
+
+type emulatorOptions struct {
+	seed      string
+	listen    string
+	latency   time.Duration
+	jitter    time.Duration
+	errorRate float64
+	errorCode string
+	dump      string
+	rngSeed   int64
+}
+
+func newEmulatorCmd(s *streams) *cobra.Command {
+	o := &emulatorOptions{}
+	cmd := &cobra.Command{
+		Use:   "emulator --seed FILE [--listen ADDR] [-- COMMAND ARGS...]",
+		Short: "Serve a local Secret Manager (real gRPC API) seeded from a JSON file",
+		Long: `Serve an in-memory Google Secret Manager speaking the real gRPC API, for
+trying ci-secrets and testing pipelines without a GCP account.
+
+Without a command it serves until interrupted; the first line on stdout is
+"listening on HOST:PORT". With -- COMMAND ARGS... it starts the server, runs
+the command with SECRET_MANAGER_EMULATOR_HOST and GCP_PROJECT_ID set (the
+listening line then goes to stderr, so the command's stdout stays its own),
+stops, and exits with the command's status.`,
+		Example: `  ci-secrets emulator --seed examples/seed.json -- ci-secrets sync --all --root /tmp/demo
+  ci-secrets emulator --seed examples/seed.json --listen 127.0.0.1:8085 &
+  SECRET_MANAGER_EMULATOR_HOST=127.0.0.1:8085 GCP_PROJECT_ID=demo-project ci-secrets list
+  ci-secrets emulator --seed seed.json --latency 20ms --error-rate 0.1 --dump state.json -- ci-secrets sync --all`,
+		Args: cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if dash := cmd.ArgsLenAtDash(); dash > 0 {
+				return usageErrorf("unexpected arguments %q before --: put the command to run after --", args[:dash])
+			} else if dash < 0 && len(args) > 0 {
+				return usageErrorf("unexpected arguments %q: put the command to run after --", args)
+			}
+			return o.run(cmd.Context(), s, args)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.seed, "seed", "", "seed file (JSON, format in docs/cli.md); required")
+	f.StringVar(&o.listen, "listen", "127.0.0.1:0", "address to listen on")
+	f.DurationVar(&o.latency, "latency", 0, "latency added to every call, e.g. 20ms")
+	f.DurationVar(&o.jitter, "jitter", 0, "extra random latency of up to this much per call")
+	f.Float64Var(&o.errorRate, "error-rate", 0, "fraction of calls (0-1) answered with --error-code")
+	f.StringVar(&o.errorCode, "error-code", "UNAVAILABLE", "gRPC code for injected errors, e.g. UNAVAILABLE, RESOURCE_EXHAUSTED")
+	f.StringVar(&o.dump, "dump", "", "on exit, write the final state and per-method call counts to this file")
+	f.Int64Var(&o.rngSeed, "fault-seed", 0, "seed for fault and jitter randomness (0: random)")
+	_ = cmd.MarkFlagRequired("seed")
+	return cmd
+}
+
+func parseCode(s string) (codes.Code, error) {
+	if n, err := strconv.Atoi(s); err == nil && n > 0 && n <= 16 {
+		return codes.Code(n), nil
+	}
+	var c codes.Code
+	if err := c.UnmarshalJSON([]byte(strconv.Quote(strings.ToUpper(s)))); err != nil || c == codes.OK {
+		return 0, usageErrorf("--error-code %q is not a gRPC code such as UNAVAILABLE or RESOURCE_EXHAUSTED", s)
+	}
+	return c, nil
+}
+
+func (o *emulatorOptions) run(ctx context.Context, s *streams, command []string) error {
+	log := zerolog.Ctx(ctx)
+	if o.errorRate < 0 || o.errorRate > 1 {
+		return usageErrorf("--error-rate %v is not a fraction between 0 and 1", o.errorRate)
+	}
+	if o.latency < 0 || o.jitter < 0 {
+		return usageErrorf("--latency and --jitter cannot be negative")
+	}
+	code, err := parseCode(o.errorCode)
+	if err != nil {
+		return err
+	}
+	seed, err := emulator.LoadSeed(o.seed)
+	if err != nil {
+		return &usageError{err}
+	}
+	srv, err := emulator.New(seed, emulator.Options{
+		Latency: o.latency, Jitter: o.jitter, ErrorRate: o.errorRate, ErrorCode: code, Seed: o.rngSeed,
+	})
+	if err != nil {
+		return &usageError{err}
+	}
+	lis, err := net.Listen("tcp", o.listen)
+	if err != nil {
+		return usageErrorf("cannot listen on --listen %s: %w", o.listen, err)
+	}
+	addr := lis.Addr().String()
+
+	serveCtx, stopServe := context.WithCancel(ctx)
+	defer stopServe()
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(serveCtx, lis) }()
+
+	var result error
+	if len(command) == 0 {
+		fmt.Fprintf(s.stdout, "listening on %s\n", addr)
+		log.Info().Str("address", addr).Str("project", srv.Project()).Msg("emulator serving; press Ctrl-C to stop")
+		select {
+		case <-ctx.Done():
+		case err := <-served:
+			result = err
+		}
+	} else {
+		fmt.Fprintf(s.stderr, "listening on %s\n", addr)
+		result = execWith(ctx, s, command, addr, srv.Project())
+	}
+	stopServe()
+	srv.Stop()
+	if o.dump != "" {
+		if err := writeDump(srv, o.dump); err != nil && result == nil {
+			result = err
+		}
+	}
+	if result == nil && ctx.Err() != nil && len(command) == 0 {
+		return nil // interrupted while serving is the normal way to stop
+	}
+	return result
+}
+
+func writeDump(srv *emulator.Server, path string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return fmt.Errorf("cannot write --dump %s: %w", path, err)
+	}
+	if err := srv.Dump(f); err != nil {
+		f.Close()
+		return fmt.Errorf("write --dump %s: %w", path, err)
+	}
+	return f.Close()
+}
+
+// execWith runs the command against the emulator and passes its exit status
+// through. A signal to ci-secrets is forwarded as SIGTERM so the child can
+// clean up before the emulator stops.
+func execWith(ctx context.Context, s *streams, command []string, addr, project string) error {
+	c := exec.CommandContext(ctx, command[0], command[1:]...)
+	c.Stdin, c.Stdout, c.Stderr = s.stdin, s.stdout, s.stderr
+	c.Env = append(os.Environ(), "SECRET_MANAGER_EMULATOR_HOST="+addr, "GCP_PROJECT_ID="+project)
+	c.Cancel = func() error { return c.Process.Signal(syscall.SIGTERM) }
+	c.WaitDelay = 30 * time.Second
+	err := c.Run()
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &ee):
+		if code := ee.ExitCode(); code >= 0 {
+			return &exitCoder{code: code}
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return &failedError{fmt.Errorf("%s: %w", command[0], err)}
+	default:
+		return usageErrorf("cannot run %s: %w", command[0], err)
+	}
+}

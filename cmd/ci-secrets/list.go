@@ -1,0 +1,127 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/airbytehq/ci-secrets/labels"
+)
+
+type listOptions struct {
+	output string
+}
+
+func newListCmd(g *globalOptions, s *streams) *cobra.Command {
+	o := &listOptions{}
+	cmd := &cobra.Command{
+		Use:   "list [CONNECTOR...]",
+		Short: "List CI secrets and their label problems, without reading any payload",
+		Long: `List every SECRET_..._CREDS secret of the project (or those serving the
+named connectors) with the connectors and file it serves. A PROBLEM column
+flags a missing connector label or an invalid connector or filename label.
+One ListSecrets request; no secret value is read.`,
+		Example: `  ci-secrets list
+  ci-secrets list source-s3 destination-bigquery
+  ci-secrets list --output json | jq '.[] | select(.problem != "")'`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if o.output != "table" && o.output != "json" {
+				return usageErrorf("--output %q is not one of table, json", o.output)
+			}
+			wanted := make(map[string]bool, len(args))
+			for _, a := range args {
+				c, err := labels.NormalizeConnector(a)
+				if err != nil {
+					return &usageError{err}
+				}
+				wanted[c] = true
+			}
+			ctx := cmd.Context()
+			client, err := g.client(ctx, s)
+			if err != nil {
+				return err
+			}
+			defer client.Close()
+			entries, err := inventory(ctx, client)
+			if err != nil {
+				return err
+			}
+			rows := make([]listRow, 0, len(entries))
+			for _, e := range entries {
+				if len(wanted) > 0 && !mentions(e, wanted) {
+					continue
+				}
+				rows = append(rows, newListRow(e))
+			}
+			return printList(s, o.output, rows)
+		},
+	}
+	cmd.Flags().StringVarP(&o.output, "output", "o", "table", "table or json")
+	return cmd
+}
+
+type listRow struct {
+	Name       string            `json:"name"`
+	Connectors []string          `json:"connectors"`
+	File       string            `json:"file"`
+	Labels     map[string]string `json:"labels"`
+	Problem    string            `json:"problem"`
+}
+
+func newListRow(e labels.Entry) listRow {
+	r := listRow{Name: e.Secret, Connectors: e.Connectors, File: e.File, Labels: e.Labels}
+	if r.Connectors == nil {
+		r.Connectors = []string{}
+	}
+	if r.Labels == nil {
+		r.Labels = map[string]string{}
+	}
+	if e.Problem != nil {
+		r.Problem = strings.ReplaceAll(e.Problem.Error(), "\n", "; ")
+	}
+	return r
+}
+
+// mentions matches a secret against wanted connectors, including secrets whose
+// connector label is invalid but names one, so their problem is shown.
+func mentions(e labels.Entry, wanted map[string]bool) bool {
+	for _, c := range e.Connectors {
+		if wanted[c] {
+			return true
+		}
+	}
+	if e.Connectors == nil {
+		for _, part := range strings.Split(e.Labels[labels.ConnectorKey], "_") {
+			if wanted[part] {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func printList(s *streams, output string, rows []listRow) error {
+	if output == "json" {
+		enc := json.NewEncoder(s.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rows)
+	}
+	tw := tabwriter.NewWriter(s.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "SECRET\tCONNECTORS\tFILE\tPROBLEM")
+	for _, r := range rows {
+		conns := strings.Join(r.Connectors, ",")
+		if conns == "" {
+			conns = "-"
+		}
+		file := r.File
+		if file == "" {
+			file = "-"
+		}
+		// %q-style quoting in problems keeps hostile label text on one line.
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.Name, conns, file, r.Problem)
+	}
+	return tw.Flush()
+}

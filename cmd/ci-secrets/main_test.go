@@ -1,0 +1,210 @@
+package main
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/airbytehq/ci-secrets/ghactions"
+)
+
+var update = flag.Bool("u", false, "update testscript golden files")
+
+// transcriptEnv names a folder where every ci-secrets process run by a script
+// appends what it printed, so the leak check sees all output of the script,
+// background and emulator-exec children included.
+const transcriptEnv = "CI_SECRETS_TEST_TRANSCRIPT"
+
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"ci-secrets": func() { os.Exit(runRecorded(os.Args[1:])) },
+	})
+}
+
+// runRecorded runs the real entry point, copying stdout and stderr into the
+// transcript folder when the test harness asked for it.
+func runRecorded(args []string) int {
+	s := stdio()
+	if dir := os.Getenv(transcriptEnv); dir != "" {
+		out, err1 := os.CreateTemp(dir, "stdout-*")
+		errf, err2 := os.CreateTemp(dir, "stderr-*")
+		if err1 == nil && err2 == nil {
+			defer out.Close()
+			defer errf.Close()
+			fmt.Fprintf(out, "$ ci-secrets %s\n", strings.Join(args, " "))
+			s.stdout = io.MultiWriter(os.Stdout, out)
+			s.stderr = io.MultiWriter(os.Stderr, errf)
+		}
+	}
+	return run(args, s)
+}
+
+func TestScripts(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir:                 "testdata/script",
+		RequireExplicitExec: true,
+		UpdateScripts:       *update,
+		Setup: func(env *testscript.Env) error {
+			dir := filepath.Join(env.WorkDir, ".transcript")
+			if err := os.Mkdir(dir, 0o700); err != nil {
+				return err
+			}
+			env.Setenv(transcriptEnv, dir)
+			env.Setenv("CI_SECRETS_RETRY_INITIAL", "5ms")
+			env.Setenv("GITHUB_ACTIONS", "")
+			env.Setenv("GITHUB_STEP_SUMMARY", "")
+			t := env.T()
+			env.Defer(func() { checkNoLeaks(t, env.WorkDir, dir) })
+			return nil
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"exits": cmdExits,
+			"perm":  cmdPerm,
+		},
+	})
+}
+
+// cmdExits runs a program like exec and checks its exact exit status:
+// `exits 2 ci-secrets sync`. Its stdout and stderr are kept for the
+// following stdout/stderr checks.
+func cmdExits(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: exits CODE PROGRAM [ARGS...]")
+	}
+	want, err := strconv.Atoi(args[0])
+	if err != nil {
+		ts.Fatalf("exits: bad code %q", args[0])
+	}
+	err = ts.Exec(args[1], args[2:]...)
+	got := 0
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		got = ee.ExitCode()
+	} else if err != nil {
+		ts.Fatalf("exits: %v", err)
+	}
+	if got != want {
+		ts.Fatalf("%s exited with status %d, want %d", args[1], got, want)
+	}
+}
+
+// cmdPerm checks a file's permission bits: `perm 0600 FILE`.
+func cmdPerm(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: perm MODE FILE")
+	}
+	want, err := strconv.ParseUint(args[0], 8, 32)
+	if err != nil {
+		ts.Fatalf("perm: bad mode %q", args[0])
+	}
+	fi, err := os.Lstat(ts.MkAbs(args[1]))
+	if err != nil {
+		ts.Fatalf("perm: %v", err)
+	}
+	got := fi.Mode().Perm()
+	if (got == fs.FileMode(want)) == neg {
+		ts.Fatalf("%s has mode %#o, want %s%#o", args[1], got, map[bool]string{true: "not ", false: ""}[neg], want)
+	}
+}
+
+// checkNoLeaks is the global guarantee that no secret value reaches logs,
+// errors or JSON output: after every script it collects every value the
+// script could have served (from seed files, updated_configurations files and
+// GitHub-secrets files in its work folder) and fails if any of them, or any
+// line of one, appears in what ci-secrets printed, except in the
+// ::add-mask:: lines whose whole purpose is to carry them to the runner.
+func checkNoLeaks(t testscript.T, workDir, transcriptDir string) {
+	values := map[string]string{}
+	_ = filepath.WalkDir(workDir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || strings.HasPrefix(path, transcriptDir) || !strings.HasSuffix(path, ".json") {
+			return nil
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return nil
+		}
+		rel, _ := filepath.Rel(workDir, path)
+		for _, v := range secretValues(rel, data) {
+			values[v] = rel
+		}
+		return nil
+	})
+	entries, _ := os.ReadDir(transcriptDir)
+	for _, e := range entries {
+		data, err := os.ReadFile(filepath.Join(transcriptDir, e.Name()))
+		if err != nil {
+			continue
+		}
+		var kept []string
+		for _, line := range strings.Split(string(data), "\n") {
+			if !strings.HasPrefix(line, "::add-mask::") {
+				kept = append(kept, line)
+			}
+		}
+		text := strings.Join(kept, "\n")
+		for v, from := range values {
+			if strings.Contains(text, v) {
+				t.Fatal(fmt.Sprintf("secret value from %s leaked into %s of a ci-secrets run:\n%s", from, e.Name(), text))
+			}
+		}
+	}
+}
+
+// secretValues extracts the maskable values of every payload a file holds:
+// the versions of a seed file, an updated configuration, or a GitHub secrets
+// JSON object (github-secrets*.json).
+func secretValues(rel string, data []byte) []string {
+	base := filepath.Base(rel)
+	switch {
+	case strings.Contains(rel, "updated_configurations"):
+		return ghactions.MaskValues(data)
+	case strings.HasPrefix(base, "github-secrets"):
+		var m map[string]string
+		if json.Unmarshal(data, &m) != nil {
+			return nil
+		}
+		var out []string
+		for _, v := range m {
+			out = append(out, ghactions.MaskValues([]byte(v))...)
+		}
+		return out
+	}
+	var seed struct {
+		Secrets []struct {
+			Versions []struct {
+				Data       *string `json:"data"`
+				DataBase64 *string `json:"data_base64"`
+			} `json:"versions"`
+		} `json:"secrets"`
+	}
+	if json.Unmarshal(data, &seed) != nil || len(seed.Secrets) == 0 {
+		return nil
+	}
+	var out []string
+	for _, s := range seed.Secrets {
+		for _, v := range s.Versions {
+			switch {
+			case v.Data != nil:
+				out = append(out, ghactions.MaskValues([]byte(*v.Data))...)
+			case v.DataBase64 != nil:
+				if raw, err := base64.StdEncoding.DecodeString(*v.DataBase64); err == nil && !bytes.ContainsRune(raw, 0) {
+					out = append(out, ghactions.MaskValues(raw)...)
+				}
+			}
+		}
+	}
+	return out
+}

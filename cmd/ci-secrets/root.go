@@ -1,0 +1,226 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/mattn/go-isatty"
+	"github.com/rs/zerolog"
+	"github.com/spf13/cobra"
+
+	"github.com/airbytehq/ci-secrets/gsm"
+	"github.com/airbytehq/ci-secrets/labels"
+)
+
+// Exit codes (cli.md).
+const (
+	exitOK          = 0
+	exitFailed      = 1
+	exitUsage       = 2
+	exitInterrupted = 130
+)
+
+// streams are the process's I/O and environment, injected so tests can run a
+// command with buffers and a fake environment.
+type streams struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	getenv         func(string) string
+	lookupEnv      func(string) (string, bool)
+	stdoutIsTTY    bool
+	stderrIsTTY    bool
+}
+
+func stdio() *streams {
+	return &streams{
+		stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr,
+		getenv: os.Getenv, lookupEnv: os.LookupEnv,
+		stdoutIsTTY: isatty.IsTerminal(os.Stdout.Fd()),
+		stderrIsTTY: isatty.IsTerminal(os.Stderr.Fd()),
+	}
+}
+
+// usageError is a bad flag, argument or configuration: exit 2.
+type usageError struct{ err error }
+
+func (e *usageError) Error() string { return e.err.Error() }
+func (e *usageError) Unwrap() error { return e.err }
+
+func usageErrorf(format string, args ...any) error {
+	return &usageError{fmt.Errorf(format, args...)}
+}
+
+// failedError is an operation that failed in full or in part after its
+// summary was printed: exit 1 with a one-line reason.
+type failedError struct{ err error }
+
+func (e *failedError) Error() string { return e.err.Error() }
+func (e *failedError) Unwrap() error { return e.err }
+
+// exitCoder lets a command (the emulator's exec mode) pass a child's exit status through.
+type exitCoder struct{ code int }
+
+func (e *exitCoder) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
+// globalOptions are the flags every command shares.
+type globalOptions struct {
+	project         string
+	location        string
+	credentialsFile string
+	endpoint        string
+	logLevel        string
+	logFormat       string
+}
+
+// run is the single place that turns an error into a message and an exit code.
+func run(args []string, s *streams) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	root := newRootCmd(s)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return exitOK
+	}
+	var ec *exitCoder
+	if errors.As(err, &ec) {
+		return ec.code
+	}
+	code := exitFailed
+	var ue *usageError
+	switch {
+	case ctx.Err() != nil || errors.Is(err, context.Canceled):
+		code = exitInterrupted
+		err = errors.New("interrupted: nothing partial was left behind; run the command again")
+	case errors.As(err, &ue), errors.Is(err, gsm.ErrConfig), isCobraUsage(err):
+		code = exitUsage
+	}
+	fmt.Fprintf(s.stderr, "ci-secrets: %s\n", err)
+	if code == exitUsage && isCobraUsage(err) {
+		fmt.Fprintln(s.stderr, "Run 'ci-secrets --help' for usage.")
+	}
+	return code
+}
+
+// isCobraUsage recognises cobra's own argument and flag errors, which it
+// returns as plain errors.
+func isCobraUsage(err error) bool {
+	msg := err.Error()
+	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand flag", "invalid argument", "flag needs an argument", "accepts ", "requires at least", "required flag"} {
+		if strings.Contains(msg, p) {
+			return true
+		}
+	}
+	return false
+}
+
+func newRootCmd(s *streams) *cobra.Command {
+	g := &globalOptions{}
+	root := &cobra.Command{
+		Use:   "ci-secrets",
+		Short: "Put CI test credentials from Google Secret Manager where connector tests expect them",
+		Long: `ci-secrets lists, syncs and pushes the CI test credentials of a connector
+monorepo kept in Google Secret Manager as SECRET_<CONNECTOR>_CREDS secrets
+labelled connector=<name>[_<name>...] and optionally filename=<stem>.
+
+It also audits the migration off the legacy ci_credentials.sh script and ships
+a local emulator of the Secret Manager API for trying it without a GCP account.`,
+		Example: `  # Try it without GCP: an emulator seeded with example secrets runs a sync.
+  ci-secrets emulator --seed examples/seed.json -- ci-secrets sync --all --root /tmp/demo
+
+  # In CI, before a connector's tests:
+  ci-secrets sync source-s3`,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			logger, err := newLogger(s, g.logLevel, g.logFormat)
+			if err != nil {
+				return err
+			}
+			cmd.SetContext(logger.WithContext(cmd.Context()))
+			return nil
+		},
+	}
+	root.SetOut(s.stdout)
+	root.SetErr(s.stderr)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
+	pf := root.PersistentFlags()
+	pf.StringVar(&g.project, "project", "", "GCP project holding the secrets (env GCP_PROJECT_ID, GOOGLE_CLOUD_PROJECT, or the key's project_id)")
+	pf.StringVar(&g.location, "location", "", "location of regional secrets, e.g. us-central1 (empty: global secrets)")
+	pf.StringVar(&g.credentialsFile, "credentials-file", "", "service-account key file (env GCP_GSM_CREDENTIALS holds the key's JSON text; neither: Application Default Credentials)")
+	pf.StringVar(&g.endpoint, "endpoint", "", "plaintext emulator address HOST:PORT, no credentials (env SECRET_MANAGER_EMULATOR_HOST)")
+	pf.StringVar(&g.logLevel, "log-level", "info", "debug, info, warn or error (logs go to stderr and never hold a secret value)")
+	pf.StringVar(&g.logFormat, "log-format", "console", "console or json")
+
+	root.AddCommand(
+		newListCmd(g, s),
+		newSyncCmd(g, s),
+		newMigrateCmd(g, s),
+		newPushCmd(g, s),
+		newEmulatorCmd(s),
+	)
+	return root
+}
+
+func newLogger(s *streams, level, format string) (zerolog.Logger, error) {
+	lvl, err := zerolog.ParseLevel(level)
+	if err != nil || level == "" || !(lvl >= zerolog.DebugLevel && lvl <= zerolog.ErrorLevel) {
+		return zerolog.Nop(), usageErrorf("--log-level %q is not one of debug, info, warn, error", level)
+	}
+	var w io.Writer
+	switch format {
+	case "console":
+		w = zerolog.ConsoleWriter{Out: s.stderr, NoColor: !s.stderrIsTTY, TimeFormat: time.TimeOnly}
+	case "json":
+		w = s.stderr
+	default:
+		return zerolog.Nop(), usageErrorf("--log-format %q is not one of console, json", format)
+	}
+	return zerolog.New(w).Level(lvl).With().Timestamp().Logger(), nil
+}
+
+// client resolves the connection settings and connects.
+func (g *globalOptions) client(ctx context.Context, s *streams) (*gsm.Client, error) {
+	cfg, err := gsm.Resolve(gsm.Settings{
+		Project: g.project, Location: g.location,
+		CredentialsFile: g.credentialsFile, Endpoint: g.endpoint,
+		Getenv: s.getenv,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if v := s.getenv("CI_SECRETS_RETRY_INITIAL"); v != "" {
+		// Tests shorten backoff so injected faults do not cost seconds.
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return nil, usageErrorf("CI_SECRETS_RETRY_INITIAL %q is not a duration such as 10ms", v)
+		}
+		cfg.Retry.Initial = d
+	}
+	zerolog.Ctx(ctx).Debug().Str("project", cfg.Project).Str("location", cfg.Location).
+		Str("endpoint", cfg.Endpoint).Str("credentials", cfg.CredentialsSource).Msg("connecting to Secret Manager")
+	return gsm.New(ctx, cfg)
+}
+
+// inventory lists the project's CI secrets once and interprets their labels.
+func inventory(ctx context.Context, c *gsm.Client) ([]labels.Entry, error) {
+	secrets, err := c.ListSecrets(ctx)
+	if err != nil {
+		return nil, err
+	}
+	entries := make([]labels.Entry, 0, len(secrets))
+	for _, sec := range secrets {
+		if e, ok := labels.Classify(sec.ID, sec.Labels); ok {
+			entries = append(entries, e)
+		}
+	}
+	return entries, nil
+}
+

@@ -1,0 +1,239 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/rs/zerolog"
+	"github.com/spf13/cobra"
+
+	"github.com/airbytehq/ci-secrets/ghactions"
+	"github.com/airbytehq/ci-secrets/gsm"
+	"github.com/airbytehq/ci-secrets/labels"
+	"github.com/airbytehq/ci-secrets/secretsync"
+)
+
+type syncOptions struct {
+	all         bool
+	root        string
+	out         string
+	dryRun      bool
+	require     bool
+	output      string
+	concurrency int
+	mask        string
+	maskFile    string
+}
+
+func newSyncCmd(g *globalOptions, s *streams) *cobra.Command {
+	o := &syncOptions{}
+	cmd := &cobra.Command{
+		Use:   "sync CONNECTOR... | --all",
+		Short: "Write the CI secrets of connectors into their secrets folders",
+		Long: `Fetch the newest enabled version of every secret whose connector label names
+a connector, verify its checksum, and write it whole to
+airbyte-integrations/connectors/<connector>/secrets/<filename>.json (or under
+bases/ when that connector folder exists there), mode 0600 in a 0700 folder
+with a .gitignore. In GitHub Actions every value is masked in the log first.
+
+Exit status: 0 all written; 1 any secret failed (the others are still
+written, the summary names each failure); 2 bad flags or configuration;
+130 interrupted (no partial file left behind).`,
+		Example: `  # In CI, from the monorepo root:
+  ci-secrets sync source-s3 destination-s3
+
+  # A maintainer in a connector's folder:
+  cd airbyte-integrations/connectors/source-s3 && ci-secrets sync source-s3 --out secrets
+
+  # See what would be written, reading no secret value:
+  ci-secrets sync --all --dry-run`,
+		RunE: func(cmd *cobra.Command, args []string) error { return o.run(cmd, g, s, args) },
+	}
+	f := cmd.Flags()
+	f.BoolVar(&o.all, "all", false, "sync every connector that has secrets")
+	f.StringVar(&o.root, "root", ".", "monorepo root the airbyte-integrations/ paths are relative to")
+	f.StringVar(&o.out, "out", "", "write the files of one connector straight into this folder (e.g. secrets)")
+	f.BoolVar(&o.dryRun, "dry-run", false, "show what would be written where; read no secret value, write nothing")
+	f.BoolVar(&o.require, "require", false, "fail when a named connector has no secret (default: warn)")
+	f.StringVarP(&o.output, "output", "o", "text", "summary format: text or json")
+	f.IntVar(&o.concurrency, "concurrency", secretsync.DefaultConcurrency, fmt.Sprintf("parallel secret reads (1-%d)", secretsync.MaxConcurrency))
+	f.StringVar(&o.mask, "mask", "auto", "print ::add-mask:: for secret values: auto (when GITHUB_ACTIONS=true), always, never")
+	f.StringVar(&o.maskFile, "mask-file", "", "append the ::add-mask:: lines to this file instead of stdout")
+	return cmd
+}
+
+func (o *syncOptions) validate(args []string) ([]string, error) {
+	if o.all && len(args) > 0 {
+		return nil, usageErrorf("give connectors or --all, not both")
+	}
+	if !o.all && len(args) == 0 {
+		return nil, usageErrorf("name at least one connector (e.g. ci-secrets sync source-s3) or pass --all")
+	}
+	if o.output != "text" && o.output != "json" {
+		return nil, usageErrorf("--output %q is not one of text, json", o.output)
+	}
+	if o.concurrency < 1 || o.concurrency > secretsync.MaxConcurrency {
+		return nil, usageErrorf("--concurrency %d is out of range: use 1 to %d", o.concurrency, secretsync.MaxConcurrency)
+	}
+	if o.out != "" && (o.all || len(args) != 1) {
+		return nil, usageErrorf("--out writes one connector's files into one folder: name exactly one connector")
+	}
+	var conns []string
+	seen := map[string]bool{}
+	for _, a := range args {
+		c, err := labels.NormalizeConnector(a)
+		if err != nil {
+			return nil, &usageError{err}
+		}
+		if !seen[c] {
+			seen[c] = true
+			conns = append(conns, c)
+		}
+	}
+	return conns, nil
+}
+
+func (o *syncOptions) run(cmd *cobra.Command, g *globalOptions, s *streams, args []string) error {
+	conns, err := o.validate(args)
+	if err != nil {
+		return err
+	}
+	maskOn, err := ghactions.Enabled(o.mask, s.getenv)
+	if err != nil {
+		return &usageError{err}
+	}
+	ctx := cmd.Context()
+	client, err := g.client(ctx, s)
+	if err != nil {
+		return err
+	}
+	defer client.Close()
+
+	var mask func([]byte) error
+	if maskOn && !o.dryRun {
+		w, closeMask, err := maskWriter(s, o.maskFile)
+		if err != nil {
+			return err
+		}
+		defer closeMask()
+		m := ghactions.NewMasker(w)
+		mask = func(p []byte) error { return m.Mask(ghactions.MaskValues(p)) }
+	}
+
+	entries, err := inventory(ctx, client)
+	if err != nil {
+		return err
+	}
+	res, runErr := secretsync.Run(ctx, client, newDestination(o.root, o.out), entries, secretsync.Options{
+		Connectors: conns, All: o.all, DryRun: o.dryRun, Require: o.require,
+		Concurrency: o.concurrency, Mask: mask,
+	})
+	if runErr != nil {
+		return runErr
+	}
+	stats := client.Stats()
+	logSummary(zerolog.Ctx(ctx), res, stats)
+	if err := printSyncResult(s.stdout, o.output, res, stats); err != nil {
+		return err
+	}
+	if !res.OK() {
+		names := make([]string, 0, len(res.Failed))
+		for _, f := range res.Failed {
+			names = append(names, failureName(f))
+		}
+		return &failedError{fmt.Errorf("%d of %d secrets failed: %s", len(res.Failed), len(res.Failed)+len(res.Written)+len(res.Planned), strings.Join(dedupe(names), ", "))}
+	}
+	return nil
+}
+
+// maskWriter opens --mask-file for appending (0600: it holds secret values),
+// or returns stdout.
+func maskWriter(s *streams, path string) (io.Writer, func(), error) {
+	if path == "" {
+		return s.stdout, func() {}, nil
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, nil, usageErrorf("cannot open --mask-file: %w", err)
+	}
+	return f, func() { f.Close() }, nil
+}
+
+func failureName(f secretsync.Failure) string {
+	if f.Secret != "" {
+		return f.Secret
+	}
+	return "connector " + f.Connector
+}
+
+func dedupe(xs []string) []string {
+	seen := map[string]bool{}
+	out := xs[:0:0]
+	for _, x := range xs {
+		if !seen[x] {
+			seen[x] = true
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+func logSummary(log *zerolog.Logger, res *secretsync.Result, st gsm.Stats) {
+	for _, f := range res.Failed {
+		log.Error().Str("secret", f.Secret).Str("connector", f.Connector).Msg(f.Err.Error())
+	}
+	log.Debug().Int("written", len(res.Written)).Int("failed", len(res.Failed)).
+		Int64("read_requests", st.ReadRequests).Int64("access_requests", st.AccessRequests).
+		Int64("fallbacks", st.Fallbacks).Int64("retries", st.Retries).Msg("sync finished")
+}
+
+type syncReport struct {
+	*secretsync.Result
+	Cost gsm.Stats `json:"cost"`
+}
+
+func printSyncResult(w io.Writer, output string, res *secretsync.Result, st gsm.Stats) error {
+	if output == "json" {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(syncReport{Result: res, Cost: st})
+	}
+	var b strings.Builder
+	for _, f := range res.Planned {
+		fmt.Fprintf(&b, "would write %s (%s)\n", f.Path, f.Secret)
+	}
+	for _, f := range res.Written {
+		fmt.Fprintf(&b, "wrote %s (%s version %s)\n", f.Path, f.Secret, f.Version)
+	}
+	for _, m := range res.Missing {
+		fmt.Fprintf(&b, "no secret for connector %s\n", m)
+	}
+	for _, f := range res.Failed {
+		fmt.Fprintf(&b, "FAILED %s: %s\n", failureName(f), strings.ReplaceAll(f.Err.Error(), "\n", "; "))
+	}
+	verb, n := "wrote", len(res.Written)
+	if res.DryRun {
+		verb, n = "would write", len(res.Planned)
+	}
+	fmt.Fprintf(&b, "%s %d %s, %d failed; cost: %d read %s, %d access %s, %d %s, %d %s\n",
+		verb, n, plural(n, "file", "files"), len(res.Failed),
+		st.ReadRequests, plural(int(st.ReadRequests), "request", "requests"),
+		st.AccessRequests, plural(int(st.AccessRequests), "request", "requests"),
+		st.Fallbacks, plural(int(st.Fallbacks), "fallback", "fallbacks"),
+		st.Retries, plural(int(st.Retries), "retry", "retries"))
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+var _ = errors.New

@@ -1,0 +1,125 @@
+package gsm
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// RetryPolicy is jittered exponential backoff under an overall deadline.
+type RetryPolicy struct {
+	Initial    time.Duration // first backoff
+	Max        time.Duration // cap on one backoff
+	Multiplier float64
+	// QuotaFactor stretches backoff after RESOURCE_EXHAUSTED: quotas are per
+	// minute, so hammering again within milliseconds only burns more of it.
+	QuotaFactor float64
+	Attempt     time.Duration // deadline of one attempt
+	Overall     time.Duration // budget for one operation, all attempts included
+}
+
+// DefaultRetry suits CI: quick first retries, patient on quota.
+func DefaultRetry() RetryPolicy {
+	return RetryPolicy{
+		Initial:     100 * time.Millisecond,
+		Max:         10 * time.Second,
+		Multiplier:  2,
+		QuotaFactor: 5,
+		Attempt:     30 * time.Second,
+		Overall:     2 * time.Minute,
+	}
+}
+
+// retryable reports whether an attempt's failure can succeed later. Only
+// UNAVAILABLE, RESOURCE_EXHAUSTED and a single attempt's deadline are; NOT_FOUND,
+// PERMISSION_DENIED, UNAUTHENTICATED, INVALID_ARGUMENT and FAILED_PRECONDITION never are.
+func retryable(parent context.Context, err error) bool {
+	if parent.Err() != nil {
+		return false
+	}
+	switch status.Code(err) {
+	case codes.Unavailable, codes.ResourceExhausted, codes.DeadlineExceeded:
+		return true
+	}
+	return errors.Is(err, context.DeadlineExceeded)
+}
+
+// do runs call with retries. Every attempt counts as one request (that is
+// what quota is charged for); every attempt after the first counts as a retry.
+func (c *Client) do(ctx context.Context, counter *counter, call func(ctx context.Context) error) error {
+	p := c.retry
+	if p.Overall > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, p.Overall)
+		defer cancel()
+	}
+	backoff := p.Initial
+	for attempt := 0; ; attempt++ {
+		if attempt > 0 {
+			c.stats.retries.Add(1)
+		}
+		counter.Add(1)
+		actx, cancel := ctx, context.CancelFunc(func() {})
+		if p.Attempt > 0 {
+			actx, cancel = context.WithTimeout(ctx, p.Attempt)
+		}
+		err := call(actx)
+		cancel()
+		if err == nil || !retryable(ctx, err) {
+			return err
+		}
+		wait := backoff
+		if status.Code(err) == codes.ResourceExhausted && p.QuotaFactor > 1 {
+			wait = time.Duration(float64(wait) * p.QuotaFactor)
+		}
+		if p.Max > 0 && wait > p.Max {
+			wait = p.Max
+		}
+		// Full jitter: thousands of CI jobs that failed together must not
+		// retry together.
+		wait = time.Duration(rand.Int64N(int64(wait)) + 1)
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
+			return err
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+		backoff = time.Duration(float64(backoff) * p.Multiplier)
+		if p.Max > 0 && backoff > p.Max {
+			backoff = p.Max
+		}
+	}
+}
+
+func backoffFor(p RetryPolicy, attempt int, code codes.Code) time.Duration {
+	d := float64(p.Initial)
+	for range attempt {
+		d *= p.Multiplier
+	}
+	if code == codes.ResourceExhausted && p.QuotaFactor > 1 {
+		d *= p.QuotaFactor
+	}
+	if p.Max > 0 && d > float64(p.Max) {
+		d = float64(p.Max)
+	}
+	return time.Duration(rand.Int64N(int64(d)+1) + 1)
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}

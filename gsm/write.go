@@ -1,0 +1,126 @@
+package gsm
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"hash/crc32"
+	"strings"
+
+	"cloud.google.com/go/secretmanager/apiv1/secretmanagerpb"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+const writeRole = "roles/secretmanager.secretVersionAdder (secretmanager.versions.add) and roles/secretmanager.secretVersionManager (secretmanager.versions.disable) on the secret"
+
+// CreateSecret creates a secret with automatic replication and the given
+// labels, and adds data as its first version. It returns the version number.
+func (c *Client) CreateSecret(ctx context.Context, id string, lbls map[string]string, data []byte) (string, error) {
+	err := c.doWrite(ctx, func(ctx context.Context) error {
+		_, err := c.sm.CreateSecret(ctx, &secretmanagerpb.CreateSecretRequest{
+			Parent:   c.parent,
+			SecretId: id,
+			Secret: &secretmanagerpb.Secret{
+				Labels:      lbls,
+				Replication: c.replication(),
+			},
+		}, noLibraryRetry)
+		return err
+	})
+	if err != nil {
+		return "", c.explain(err, "create secret "+id, "roles/secretmanager.admin (permission secretmanager.secrets.create) on the project")
+	}
+	return c.AddVersion(ctx, id, data)
+}
+
+func (c *Client) replication() *secretmanagerpb.Replication {
+	if c.cfg.Location != "" {
+		return nil // regional secrets carry no replication policy
+	}
+	return &secretmanagerpb.Replication{Replication: &secretmanagerpb.Replication_Automatic_{Automatic: &secretmanagerpb.Replication_Automatic{}}}
+}
+
+// doWrite retries a write only where GSM guarantees it had no effect:
+// RESOURCE_EXHAUSTED is refused before anything happens, while UNAVAILABLE or a
+// deadline may hide a write that went through.
+func (c *Client) doWrite(ctx context.Context, call func(ctx context.Context) error) error {
+	var err error
+	for attempt := 0; attempt < 6; attempt++ {
+		err = c.do(ctx, &c.stats.write, call)
+		if status.Code(err) != codes.ResourceExhausted || ctx.Err() != nil {
+			return err
+		}
+	}
+	return err
+}
+
+// AddVersion adds data as the secret's newest version, with its CRC32C so the
+// server can refuse a corrupted upload. An add is never blindly repeated: after
+// an ambiguous failure it checks whether the newest version already holds the
+// data, and retries only if it does not.
+func (c *Client) AddVersion(ctx context.Context, secretID string, data []byte) (string, error) {
+	if len(data) > MaxPayload {
+		return "", fmt.Errorf("add a version to %s: the payload is %d bytes, over GSM's %d-byte limit", secretID, len(data), MaxPayload)
+	}
+	sum := int64(crc32.Checksum(data, castagnoli))
+	req := &secretmanagerpb.AddSecretVersionRequest{
+		Parent:  c.secretName(secretID),
+		Payload: &secretmanagerpb.SecretPayload{Data: data, DataCrc32C: &sum},
+	}
+	for attempt := 0; ; attempt++ {
+		var resp *secretmanagerpb.SecretVersion
+		// One attempt per call: the ambiguity check below replaces blind retries.
+		p := c.retry
+		c.stats.write.Add(1)
+		actx, cancel := context.WithTimeout(ctx, p.Attempt)
+		resp, err := c.sm.AddSecretVersion(actx, req, noLibraryRetry)
+		cancel()
+		if err == nil {
+			return lastSegment(resp.GetName()), nil
+		}
+		code := status.Code(err)
+		ambiguous := code == codes.Unavailable || code == codes.DeadlineExceeded || code == codes.Unknown
+		if !(ambiguous || code == codes.ResourceExhausted) || attempt >= 4 || ctx.Err() != nil {
+			return "", c.explain(err, "add a version to "+secretID, writeRole)
+		}
+		c.stats.retries.Add(1)
+		if ambiguous {
+			if v, ok := c.landed(ctx, secretID, data); ok {
+				return v, nil
+			}
+		}
+		if err := sleep(ctx, backoffFor(p, attempt, code)); err != nil {
+			return "", c.explain(err, "add a version to "+secretID, writeRole)
+		}
+	}
+}
+
+// landed reports whether the newest version of the secret already holds data.
+func (c *Client) landed(ctx context.Context, secretID string, data []byte) (string, bool) {
+	vs, err := c.listVersions(ctx, secretID, "", 1)
+	if err != nil || len(vs) == 0 || vs[0].State != "ENABLED" {
+		return "", false
+	}
+	p, err := c.accessVersion(ctx, secretID, vs[0].Number)
+	if err != nil {
+		return "", false
+	}
+	return vs[0].Number, bytes.Equal(p.Data(), data)
+}
+
+// DisableVersion disables one version. Disabling is idempotent, so it is
+// retried like a read.
+func (c *Client) DisableVersion(ctx context.Context, secretID, version string) error {
+	name := c.secretName(secretID) + "/versions/" + version
+	err := c.do(ctx, &c.stats.write, func(ctx context.Context) error {
+		_, err := c.sm.DisableSecretVersion(ctx, &secretmanagerpb.DisableSecretVersionRequest{Name: name}, noLibraryRetry)
+		return err
+	})
+	if err != nil {
+		return c.explain(err, "disable version "+version+" of "+secretID, writeRole)
+	}
+	return nil
+}
+
+func lastSegment(name string) string { return name[strings.LastIndex(name, "/")+1:] }

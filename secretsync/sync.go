@@ -1,0 +1,292 @@
+// Package secretsync runs a sync: it matches the listed CI secrets against the
+// connectors asked for, reads each needed secret once with bounded
+// concurrency, checks every payload, masks its values, and has the writer put
+// it in place. It owns the error aggregation (one failing secret never stops
+// the others) but neither talks to GSM directly nor touches files itself:
+// both come in as narrow dependencies.
+package secretsync
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"unicode/utf8"
+
+	"github.com/rs/zerolog"
+
+	"github.com/airbytehq/ci-secrets/gsm"
+	"github.com/airbytehq/ci-secrets/labels"
+)
+
+// DefaultConcurrency keeps one HTTP/2 connection busy (about 100 streams fit)
+// without queueing; MaxConcurrency bounds what a flag may ask for.
+const (
+	DefaultConcurrency = 32
+	MaxConcurrency     = 256
+)
+
+// Errors callers branch on.
+var (
+	ErrNotJSON  = errors.New("payload is not valid JSON")
+	ErrTooLarge = errors.New("payload is larger than GSM's 64 KiB limit")
+)
+
+// Source reads a secret's newest enabled version.
+type Source interface {
+	Access(ctx context.Context, secretID string) (*gsm.Payload, error)
+}
+
+// Destination decides where a connector's files go and writes them whole.
+type Destination interface {
+	SecretsDir(connector string) (string, error)
+	Prepare(ctx context.Context, dir string) error
+	Write(ctx context.Context, dir, file string, data []byte) (path string, err error)
+}
+
+// Options is one sync request.
+type Options struct {
+	Connectors  []string // normalised connector names
+	All         bool
+	DryRun      bool // plan only: no payload read, nothing written
+	Require     bool // a named connector without a secret is a failure
+	Concurrency int
+	// Mask receives every value of a payload before it is written or could
+	// reach any output; nil disables masking.
+	Mask func(payload []byte) error
+}
+
+// File is a file written, or that would be written in a dry run.
+type File struct {
+	Connector string `json:"connector"`
+	Secret    string `json:"secret"`
+	Path      string `json:"path"`
+	Version   string `json:"version,omitempty"`
+}
+
+// Failure is one secret (or connector) that could not be synced.
+type Failure struct {
+	Secret    string `json:"secret,omitempty"`
+	Connector string `json:"connector,omitempty"`
+	Err       error  `json:"-"`
+}
+
+// MarshalJSON renders the error as text; errors never hold payload bytes.
+func (f Failure) MarshalJSON() ([]byte, error) {
+	type plain Failure
+	return json.Marshal(struct {
+		plain
+		Error string `json:"error"`
+	}{plain(f), f.Err.Error()})
+}
+
+// Result is what a sync did.
+type Result struct {
+	DryRun  bool      `json:"dry_run"`
+	Written []File    `json:"written"`
+	Planned []File    `json:"planned,omitempty"`
+	Failed  []Failure `json:"failed"`
+	Missing []string  `json:"missing"` // connectors asked for that no secret serves
+}
+
+// OK reports whether every secret was synced.
+func (r *Result) OK() bool { return len(r.Failed) == 0 }
+
+// job is one secret to read and every file it becomes.
+type job struct {
+	secret  string
+	targets []placed
+}
+
+type placed struct {
+	labels.Target
+	dir string
+}
+
+// Run syncs entries (the project's classified CI secrets) as opts asks. It
+// returns an error only when the run as a whole was stopped (context
+// cancelled); per-secret problems are in Result.Failed.
+func Run(ctx context.Context, src Source, dst Destination, entries []labels.Entry, opts Options) (*Result, error) {
+	log := zerolog.Ctx(ctx)
+	plan := labels.PlanFor(entries, opts.Connectors, opts.All)
+	res := &Result{DryRun: opts.DryRun, Written: []File{}, Failed: []Failure{}, Missing: []string{}}
+
+	for _, e := range plan.Invalid {
+		res.Failed = append(res.Failed, Failure{Secret: e.Secret, Err: fmt.Errorf("labels of %s cannot be used: %w; fix the labels in Secret Manager", e.Secret, e.Problem)})
+	}
+	for _, e := range plan.Unlabelled {
+		log.Warn().Str("secret", e.Secret).Msg("secret has no connector label, so no connector receives it; add connector=<name> to sync it")
+	}
+	for _, c := range plan.Conflicts {
+		res.Failed = append(res.Failed, Failure{Secret: c.Secrets[0], Connector: c.Target.Connector, Err: c})
+	}
+	for _, m := range plan.Missing {
+		res.Missing = append(res.Missing, m)
+		if opts.Require {
+			res.Failed = append(res.Failed, Failure{Connector: m, Err: fmt.Errorf("connector %s has no secret labelled connector=%s (--require)", m, m)})
+		} else {
+			log.Warn().Str("connector", m).Msg("no secret serves this connector")
+		}
+	}
+
+	jobs, prepFailures := placeAll(ctx, dst, plan.Writes, opts.DryRun)
+	res.Failed = append(res.Failed, prepFailures...)
+
+	if opts.DryRun {
+		for _, j := range jobs {
+			for _, t := range j.targets {
+				res.Planned = append(res.Planned, File{Connector: t.Connector, Secret: j.secret, Path: joinPath(t.dir, t.File)})
+			}
+		}
+		sortResult(res)
+		return res, ctx.Err()
+	}
+
+	n := opts.Concurrency
+	if n <= 0 {
+		n = DefaultConcurrency
+	}
+	n = min(n, len(jobs))
+	work := make(chan job)
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			for j := range work {
+				written, failed := syncOne(ctx, src, dst, j, opts.Mask)
+				mu.Lock()
+				res.Written = append(res.Written, written...)
+				res.Failed = append(res.Failed, failed...)
+				mu.Unlock()
+			}
+		})
+	}
+feed:
+	for _, j := range jobs {
+		select {
+		case work <- j:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(work)
+	wg.Wait()
+	sortResult(res)
+	return res, ctx.Err()
+}
+
+// placeAll resolves each target's folder and groups targets by secret, so a
+// secret serving several connectors is read once. Each folder is prepared once
+// (stale temporary files of a killed run removed) unless this is a dry run.
+func placeAll(ctx context.Context, dst Destination, writes []labels.Write, dryRun bool) ([]job, []Failure) {
+	var failed []Failure
+	bySecret := map[string]*job{}
+	var order []string
+	prepared := map[string]error{}
+	for _, w := range writes {
+		dir, err := dst.SecretsDir(w.Target.Connector)
+		if err == nil && !dryRun {
+			perr, done := prepared[dir]
+			if !done {
+				perr = dst.Prepare(ctx, dir)
+				prepared[dir] = perr
+			}
+			err = perr
+		}
+		if err != nil {
+			failed = append(failed, Failure{Secret: w.Secret, Connector: w.Target.Connector, Err: err})
+			continue
+		}
+		j, ok := bySecret[w.Secret]
+		if !ok {
+			j = &job{secret: w.Secret}
+			bySecret[w.Secret] = j
+			order = append(order, w.Secret)
+		}
+		j.targets = append(j.targets, placed{Target: w.Target, dir: dir})
+	}
+	jobs := make([]job, len(order))
+	for i, s := range order {
+		jobs[i] = *bySecret[s]
+	}
+	return jobs, failed
+}
+
+func syncOne(ctx context.Context, src Source, dst Destination, j job, mask func([]byte) error) ([]File, []Failure) {
+	log := zerolog.Ctx(ctx)
+	fail := func(err error) []Failure {
+		out := make([]Failure, 0, len(j.targets))
+		for _, t := range j.targets {
+			out = append(out, Failure{Secret: j.secret, Connector: t.Connector, Err: err})
+		}
+		return out
+	}
+	if ctx.Err() != nil {
+		return nil, nil
+	}
+	p, err := src.Access(ctx, j.secret)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, nil
+		}
+		return nil, fail(err)
+	}
+	if err := CheckPayload(p.Data()); err != nil {
+		return nil, fail(fmt.Errorf("%s version %s: %w; nothing was written", j.secret, p.Version, err))
+	}
+	if mask != nil {
+		if err := mask(p.Data()); err != nil {
+			return nil, fail(fmt.Errorf("%s: could not emit log masks, so the file was not written: %w", j.secret, err))
+		}
+	}
+	var written []File
+	var failed []Failure
+	for _, t := range j.targets {
+		path, err := dst.Write(ctx, t.dir, t.File, p.Data())
+		if err != nil {
+			if ctx.Err() != nil {
+				continue
+			}
+			failed = append(failed, Failure{Secret: j.secret, Connector: t.Connector, Err: err})
+			continue
+		}
+		log.Debug().Str("secret", j.secret).Str("version", p.Version).Str("connector", t.Connector).Str("path", path).Msg("wrote secret")
+		written = append(written, File{Connector: t.Connector, Secret: j.secret, Path: path, Version: p.Version})
+	}
+	return written, failed
+}
+
+// CheckPayload accepts only what a connector test can read as its config:
+// valid UTF-8 JSON within GSM's size limit. The error never quotes the data.
+func CheckPayload(data []byte) error {
+	if len(data) > gsm.MaxPayload {
+		return fmt.Errorf("%w (%d bytes)", ErrTooLarge, len(data))
+	}
+	if !utf8.Valid(data) {
+		return fmt.Errorf("%w: it is not valid UTF-8", ErrNotJSON)
+	}
+	if !json.Valid(data) {
+		return fmt.Errorf("%w: store the connector's config JSON in the secret", ErrNotJSON)
+	}
+	return nil
+}
+
+func joinPath(dir, file string) string {
+	if dir == "" {
+		return file
+	}
+	return dir + "/" + file
+}
+
+func sortResult(r *Result) {
+	sort.Slice(r.Written, func(i, j int) bool { return r.Written[i].Path < r.Written[j].Path })
+	sort.Slice(r.Planned, func(i, j int) bool { return r.Planned[i].Path < r.Planned[j].Path })
+	sort.SliceStable(r.Failed, func(i, j int) bool {
+		if r.Failed[i].Secret != r.Failed[j].Secret {
+			return r.Failed[i].Secret < r.Failed[j].Secret
+		}
+		return r.Failed[i].Connector < r.Failed[j].Connector
+	})
+}
