@@ -120,7 +120,9 @@ func Run(ctx context.Context, src Source, dst Destination, entries []labels.Entr
 		log.Warn().Str("secret", e.Secret).Msg("secret has no connector label, so no connector receives it; add connector=<name> to sync it")
 	}
 	for _, c := range plan.Conflicts {
-		res.Failed = append(res.Failed, Failure{Secret: c.Secrets[0], Connector: c.Target.Connector, Err: c})
+		for _, sec := range c.Secrets {
+			res.Failed = append(res.Failed, Failure{Secret: sec, Connector: c.Target.Connector, Err: c})
+		}
 	}
 	for _, m := range plan.Missing {
 		res.Missing = append(res.Missing, m)

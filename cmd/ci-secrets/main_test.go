@@ -28,7 +28,14 @@ var update = flag.Bool("u", false, "update testscript golden files")
 // background and emulator-exec children included.
 const transcriptEnv = "CI_SECRETS_TEST_TRANSCRIPT"
 
+// beMainEnv makes the test binary act as ci-secrets itself, so Go tests can
+// run the real program (with the race detector when enabled) as a process.
+const beMainEnv = "CI_SECRETS_TEST_BE_MAIN"
+
 func TestMain(m *testing.M) {
+	if os.Getenv(beMainEnv) == "1" {
+		os.Exit(runRecorded(os.Args[1:]))
+	}
 	testscript.Main(m, map[string]func(){
 		"ci-secrets": func() { os.Exit(runRecorded(os.Args[1:])) },
 	})
@@ -49,8 +56,17 @@ func runRecorded(args []string) int {
 			s.stderr = io.MultiWriter(os.Stderr, errf)
 		}
 	}
+	if os.Getenv(debugEnv) != "" {
+		// Every end-to-end run logs at debug level, the most talkative, so
+		// the leak check covers the worst case.
+		args = append([]string{"--log-level=debug"}, args...)
+	}
 	return run(args, s)
 }
+
+// debugEnv, set by the harness, makes every run log at debug level; a
+// script that checks default-level output clears it.
+const debugEnv = "CI_SECRETS_TEST_DEBUG"
 
 func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
@@ -64,6 +80,7 @@ func TestScripts(t *testing.T) {
 			}
 			env.Setenv(transcriptEnv, dir)
 			env.Setenv("CI_SECRETS_RETRY_INITIAL", "5ms")
+			env.Setenv(debugEnv, "1")
 			env.Setenv("GITHUB_ACTIONS", "")
 			env.Setenv("GITHUB_STEP_SUMMARY", "")
 			t := env.T()

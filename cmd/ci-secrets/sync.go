@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -15,6 +14,7 @@ import (
 	"github.com/airbytehq/ci-secrets/gsm"
 	"github.com/airbytehq/ci-secrets/labels"
 	"github.com/airbytehq/ci-secrets/secretsync"
+	"github.com/airbytehq/ci-secrets/writer"
 )
 
 type syncOptions struct {
@@ -128,7 +128,7 @@ func (o *syncOptions) run(cmd *cobra.Command, g *globalOptions, s *streams, args
 	if err != nil {
 		return err
 	}
-	res, runErr := secretsync.Run(ctx, client, newDestination(o.root, o.out), entries, secretsync.Options{
+	res, runErr := secretsync.Run(ctx, client, writer.Layout{Root: o.root, Out: o.out}, entries, secretsync.Options{
 		Connectors: conns, All: o.all, DryRun: o.dryRun, Require: o.require,
 		Concurrency: o.concurrency, Mask: mask,
 	})
@@ -145,7 +145,8 @@ func (o *syncOptions) run(cmd *cobra.Command, g *globalOptions, s *streams, args
 		for _, f := range res.Failed {
 			names = append(names, failureName(f))
 		}
-		return &failedError{fmt.Errorf("%d of %d secrets failed: %s", len(res.Failed), len(res.Failed)+len(res.Written)+len(res.Planned), strings.Join(dedupe(names), ", "))}
+		names = dedupe(names)
+		return &failedError{fmt.Errorf("%d %s failed: %s", len(names), plural(len(names), "secret", "secrets"), strings.Join(names, ", "))}
 	}
 	return nil
 }
@@ -235,5 +236,3 @@ func plural(n int, one, many string) string {
 	}
 	return many
 }
-
-var _ = errors.New

@@ -1,0 +1,263 @@
+package gsm_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc/codes"
+
+	"github.com/airbytehq/ci-secrets/gsm"
+	"github.com/airbytehq/ci-secrets/gsm/emulator"
+)
+
+func parseSeed(t *testing.T, js string) *emulator.Seed {
+	t.Helper()
+	s, err := emulator.ParseSeed(strings.NewReader(js))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func fastRetry() gsm.RetryPolicy {
+	p := gsm.DefaultRetry()
+	p.Initial = time.Millisecond
+	p.Max = 20 * time.Millisecond
+	p.Overall = 10 * time.Second
+	return p
+}
+
+// connect starts an emulator and returns the real client talking to it over gRPC.
+func connect(t *testing.T, seed *emulator.Seed, opts emulator.Options) (*gsm.Client, *emulator.Server) {
+	t.Helper()
+	addr, srv := emulator.StartForTest(t, seed, opts)
+	cfg, err := gsm.Resolve(gsm.Settings{Endpoint: addr, Project: seed.Project, Getenv: func(string) string { return "" }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Retry = fastRetry()
+	c, err := gsm.New(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c, srv
+}
+
+const seedJSON = `{
+  "project": "p",
+  "secrets": [
+    {"name": "SECRET_B_CREDS", "labels": {"connector": "source-b"}, "versions": [{"data": "{\"v\": 1}"}, {"data": "{\"v\": 2}"}]},
+    {"name": "SECRET_A_CREDS", "labels": {"connector": "source-a", "filename": "x"}, "versions": [{"data": "{\"v\": \"a1\"}"}, {"data": "{\"v\": \"a2\"}", "state": "DISABLED"}, {"data": "{\"v\": \"a3\"}", "state": "DESTROYED"}]},
+    {"name": "SECRET_NONE_CREDS", "labels": {"connector": "source-n"}, "versions": [{"data": "{}", "state": "DISABLED"}]},
+    {"name": "SECRET_CRC_CREDS", "labels": {"connector": "source-c"}, "versions": [{"data": "{}", "crc32c": 1}]},
+    {"name": "OTHER", "versions": [{"data": "{}"}]}
+  ]
+}`
+
+func TestListSecretsOneRequestSorted(t *testing.T) {
+	c, srv := connect(t, parseSeed(t, seedJSON), emulator.Options{})
+	got, err := c.ListSecrets(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, s := range got {
+		ids = append(ids, s.ID)
+	}
+	if want := "SECRET_A_CREDS SECRET_B_CREDS SECRET_CRC_CREDS SECRET_NONE_CREDS"; strings.Join(ids, " ") != want {
+		t.Errorf("ids = %v, want %s", ids, want)
+	}
+	if got[0].Labels["filename"] != "x" || got[0].Name != "projects/p/secrets/SECRET_A_CREDS" {
+		t.Errorf("first = %+v", got[0])
+	}
+	if n := srv.Calls()["ListSecrets"]; n != 1 {
+		t.Errorf("ListSecrets calls = %d, want 1", n)
+	}
+	if st := c.Stats(); st.ReadRequests != 1 || st.AccessRequests != 0 {
+		t.Errorf("stats = %+v", st)
+	}
+}
+
+func TestListSecretsPagesPastMaxPageSize(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds 25,001 secrets")
+	}
+	var b strings.Builder
+	b.WriteString(`{"project": "p", "secrets": [`)
+	for i := range gsm.MaxPageSize + 1 {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		fmt.Fprintf(&b, `{"name": "SECRET_S%05d_CREDS", "labels": {"connector": "s%d"}, "versions": []}`, i, i)
+	}
+	b.WriteString("]}")
+	c, srv := connect(t, parseSeed(t, b.String()), emulator.Options{})
+	got, err := c.ListSecrets(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != gsm.MaxPageSize+1 || srv.Calls()["ListSecrets"] != 2 {
+		t.Errorf("got %d secrets in %d calls, want %d in 2", len(got), srv.Calls()["ListSecrets"], gsm.MaxPageSize+1)
+	}
+}
+
+func TestAccessLatestAndFallback(t *testing.T) {
+	c, srv := connect(t, parseSeed(t, seedJSON), emulator.Options{})
+	ctx := context.Background()
+	p, err := c.Access(ctx, "SECRET_B_CREDS")
+	if err != nil || string(p.Data()) != `{"v": 2}` || p.Version != "2" || !p.Verified {
+		t.Fatalf("B = %v, %v", p, err)
+	}
+	if srv.Calls()["ListSecretVersions"] != 0 {
+		t.Error("an enabled latest version must not cost a ListSecretVersions call")
+	}
+	// Latest (3) destroyed, 2 disabled: the fallback finds 1.
+	p, err = c.Access(ctx, "SECRET_A_CREDS")
+	if err != nil || string(p.Data()) != `{"v": "a1"}` || p.Version != "1" {
+		t.Fatalf("A = %v, %v", p, err)
+	}
+	if st := c.Stats(); st.Fallbacks != 1 || srv.Calls()["ListSecretVersions"] != 1 {
+		t.Errorf("stats = %+v, calls = %v", st, srv.Calls())
+	}
+	_, err = c.Access(ctx, "SECRET_NONE_CREDS")
+	if !errors.Is(err, gsm.ErrNoEnabledVersion) {
+		t.Errorf("none enabled: err = %v", err)
+	}
+	_, err = c.Access(ctx, "SECRET_CRC_CREDS")
+	if !errors.Is(err, gsm.ErrChecksum) {
+		t.Errorf("crc: err = %v", err)
+	}
+	_, err = c.Access(ctx, "SECRET_MISSING_CREDS")
+	if !errors.Is(err, gsm.ErrNotFound) {
+		t.Errorf("missing: err = %v", err)
+	}
+}
+
+func TestPayloadNeverPrints(t *testing.T) {
+	c, _ := connect(t, parseSeed(t, `{"project": "p", "secrets": [{"name": "SECRET_X_CREDS", "versions": [{"data": "{\"pw\": \"hunter2-secret\"}"}]}]}`), emulator.Options{})
+	p, err := c.Access(context.Background(), "SECRET_X_CREDS")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{fmt.Sprint(p), fmt.Sprintf("%v %+v %#v %s %q %x", p, p, p, p, p, p), fmt.Sprint(*p)} {
+		if strings.Contains(s, "hunter2") || strings.Contains(s, fmt.Sprintf("%x", "hunter2")) {
+			t.Errorf("payload printed: %s", s)
+		}
+	}
+}
+
+func TestRetriesTransientNotPermanent(t *testing.T) {
+	seed := parseSeed(t, seedJSON)
+	c, srv := connect(t, seed, emulator.Options{ErrorRate: 0.5, ErrorCode: codes.Unavailable, Seed: 3})
+	ctx := context.Background()
+	for range 20 {
+		if _, err := c.Access(ctx, "SECRET_B_CREDS"); err != nil {
+			t.Fatalf("transient faults were not retried: %v", err)
+		}
+	}
+	if _, err := c.ListSecrets(ctx); err != nil {
+		t.Fatalf("list: %v", err)
+	}
+	if st := c.Stats(); st.Retries == 0 || st.AccessRequests < 21 {
+		t.Errorf("stats = %+v", st)
+	}
+	_ = srv
+
+	for _, code := range []codes.Code{codes.PermissionDenied, codes.NotFound, codes.InvalidArgument, codes.Unauthenticated} {
+		c, srv := connect(t, seed, emulator.Options{ErrorRate: 1, ErrorCode: code})
+		_, err := c.Access(ctx, "SECRET_B_CREDS")
+		if err == nil || srv.Calls()["AccessSecretVersion"] != 1 {
+			t.Errorf("%v: err = %v after %d calls, want one call", code, err, srv.Calls()["AccessSecretVersion"])
+		}
+		if code == codes.PermissionDenied && !strings.Contains(err.Error(), "roles/secretmanager.secretAccessor") {
+			t.Errorf("permission error does not name the role: %v", err)
+		}
+		_, err = c.ListSecrets(ctx)
+		if code == codes.PermissionDenied && !strings.Contains(err.Error(), "roles/secretmanager.viewer") {
+			t.Errorf("list permission error does not name the role: %v", err)
+		}
+	}
+}
+
+func TestRetryGivesUpAtOverallDeadline(t *testing.T) {
+	addr, _ := emulator.StartForTest(t, parseSeed(t, seedJSON), emulator.Options{ErrorRate: 1, ErrorCode: codes.ResourceExhausted})
+	cfg, _ := gsm.Resolve(gsm.Settings{Endpoint: addr, Project: "p", Getenv: func(string) string { return "" }})
+	cfg.Retry = fastRetry()
+	cfg.Retry.Overall = 200 * time.Millisecond
+	c, err := gsm.New(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	start := time.Now()
+	_, err = c.Access(context.Background(), "SECRET_B_CREDS")
+	if err == nil || !strings.Contains(err.Error(), "ResourceExhausted") {
+		t.Errorf("err = %v", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("gave up after %v, budget was 200ms", d)
+	}
+}
+
+func TestWrites(t *testing.T) {
+	c, srv := connect(t, parseSeed(t, seedJSON), emulator.Options{})
+	ctx := context.Background()
+	v, err := c.CreateSecret(ctx, "SECRET_NEW_CREDS", map[string]string{"connector": "source-new"}, []byte(`{"k": "new"}`))
+	if err != nil || v != "1" {
+		t.Fatalf("create = %q, %v", v, err)
+	}
+	if _, err := c.CreateSecret(ctx, "SECRET_NEW_CREDS", nil, []byte(`{}`)); !errors.Is(err, gsm.ErrAlreadyExists) {
+		t.Errorf("second create: %v", err)
+	}
+	v, err = c.AddVersion(ctx, "SECRET_NEW_CREDS", []byte(`{"k": "newer"}`))
+	if err != nil || v != "2" {
+		t.Fatalf("add = %q, %v", v, err)
+	}
+	if err := c.DisableVersion(ctx, "SECRET_NEW_CREDS", "1"); err != nil {
+		t.Fatal(err)
+	}
+	vs, err := c.ListVersions(ctx, "SECRET_NEW_CREDS", "", 0)
+	if err != nil || len(vs) != 2 || vs[0].Number != "2" || vs[1].State != "DISABLED" {
+		t.Errorf("versions = %+v, %v", vs, err)
+	}
+	if _, err := c.AddVersion(ctx, "SECRET_NEW_CREDS", make([]byte, gsm.MaxPayload+1)); err == nil {
+		t.Error("an oversize payload was sent")
+	}
+	_ = srv
+}
+
+func TestResolve(t *testing.T) {
+	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+	key := `{"type": "service_account", "project_id": "from-key", "private_key": "PRIVATE-KEY-TEXT"}`
+	tests := []struct {
+		name    string
+		s       gsm.Settings
+		project string
+		wantErr string
+	}{
+		{"flag wins", gsm.Settings{Project: "flag", Getenv: env(map[string]string{"GCP_PROJECT_ID": "env", "SECRET_MANAGER_EMULATOR_HOST": "h:1"})}, "flag", ""},
+		{"GCP_PROJECT_ID", gsm.Settings{Getenv: env(map[string]string{"GCP_PROJECT_ID": "env", "GOOGLE_CLOUD_PROJECT": "g", "SECRET_MANAGER_EMULATOR_HOST": "h:1"})}, "env", ""},
+		{"GOOGLE_CLOUD_PROJECT", gsm.Settings{Getenv: env(map[string]string{"GOOGLE_CLOUD_PROJECT": "g", "SECRET_MANAGER_EMULATOR_HOST": "h:1"})}, "g", ""},
+		{"key project", gsm.Settings{Getenv: env(map[string]string{"GCP_GSM_CREDENTIALS": key})}, "from-key", ""},
+		{"none", gsm.Settings{Getenv: env(nil)}, "", "GCP_PROJECT_ID"},
+		{"bad key", gsm.Settings{Getenv: env(map[string]string{"GCP_GSM_CREDENTIALS": `{"private_key": "PRIVATE-KEY-TEXT"`})}, "", "GCP_GSM_CREDENTIALS"},
+		{"bad location", gsm.Settings{Project: "p", Location: "US/1", Getenv: env(nil)}, "", "--location"},
+	}
+	for _, tt := range tests {
+		c, err := gsm.Resolve(tt.s)
+		if tt.wantErr != "" {
+			if err == nil || !errors.Is(err, gsm.ErrConfig) || !strings.Contains(err.Error(), tt.wantErr) || strings.Contains(err.Error(), "PRIVATE-KEY-TEXT") {
+				t.Errorf("%s: err = %v", tt.name, err)
+			}
+			continue
+		}
+		if err != nil || c.Project != tt.project {
+			t.Errorf("%s: project = %q, %v; want %q", tt.name, c.Project, err, tt.project)
+		}
+	}
+}

@@ -1,0 +1,144 @@
+// Package writer owns where and how secret files land on disk: the secrets
+// folder of a connector (connectors/ or bases/ under the monorepo root, or an
+// explicit --out folder), atomic writes of mode 0600 into a folder of mode 0700
+// holding a .gitignore, refusal to write through symlinks or over anything
+// that is not a regular file, and clean-up of temporary files a killed run
+// left behind.
+//
+// It never talks to Secret Manager, never decides which secret goes where
+// (that is package labels), never logs or returns payload bytes, and never
+// builds a path from a connector or file name it has not validated.
+package writer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/rs/zerolog"
+
+	"github.com/airbytehq/ci-secrets/labels"
+)
+
+// Errors callers may branch on with errors.Is. Each error returned by this
+// package is a full sentence naming the path; these sentinels are the reason
+// inside it.
+var (
+	// ErrSymlink: a secrets folder, a folder on the way to it, or a target file is a symlink.
+	ErrSymlink = errors.New("ci-secrets refuses to write through links")
+	// ErrNotDir: the secrets folder, or a folder on the way to it, exists but is not a folder.
+	ErrNotDir = errors.New("ci-secrets writes only into real folders")
+	// ErrNotRegular: the target exists but is not a regular file (a folder, a pipe...).
+	ErrNotRegular = errors.New("ci-secrets replaces only regular files")
+	// ErrBadFileName: the file name is not a plain <token>.json name.
+	ErrBadFileName = errors.New("a file name must be a plain <name>.json")
+)
+
+// Modes of what this package creates.
+const (
+	FileMode      fs.FileMode = 0o600
+	DirMode       fs.FileMode = 0o700
+	parentDirMode fs.FileMode = 0o755 // folders of the monorepo on the way to secrets/
+	gitignoreMode fs.FileMode = 0o644
+)
+
+// Gitignore is the content of the .gitignore written into a secrets folder
+// that has none: ignore everything, the .gitignore included.
+const Gitignore = "*\n"
+
+// Layout decides which folder a connector's secrets go to.
+type Layout struct {
+	// Root is the monorepo root ("" means the current folder).
+	Root string
+	// Out, when set, is the folder every file goes to, whatever the connector.
+	Out string
+}
+
+func (l Layout) root() string {
+	if l.Root == "" {
+		return "."
+	}
+	return filepath.Clean(l.Root)
+}
+
+// SecretsDir returns the secrets folder of connector: Out when set; else
+// Root/airbyte-integrations/bases/<connector>/secrets when the folder
+// bases/<connector> exists (as a real folder, not a link); else
+// Root/airbyte-integrations/connectors/<connector>/secrets. The connector name
+// is validated in every case.
+func (l Layout) SecretsDir(connector string) (string, error) {
+	if err := labels.ValidateConnector(connector); err != nil {
+		return "", fmt.Errorf("cannot choose a secrets folder: %w", err)
+	}
+	if l.Out != "" {
+		return filepath.Clean(l.Out), nil
+	}
+	base := filepath.Join(l.root(), "airbyte-integrations", "bases", connector)
+	fi, err := os.Lstat(base)
+	switch {
+	case err == nil && fi.IsDir():
+		return filepath.Join(base, "secrets"), nil
+	case err != nil && !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, fs.ErrInvalid) && !isNotDir(err):
+		return "", fmt.Errorf("cannot tell whether %s is a base connector: %w", connector, err)
+	}
+	return filepath.Join(l.root(), "airbyte-integrations", "connectors", connector, "secrets"), nil
+}
+
+// Prepare readies a secrets folder before a run writes into it: it removes
+// temporary files a killed earlier run left behind (logged at info level).
+// It creates nothing, so a run that fails before writing leaves no trace.
+func (l Layout) Prepare(ctx context.Context, dir string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	removed, err := CleanStaleTemps(dir)
+	for _, p := range removed {
+		zerolog.Ctx(ctx).Info().Str("path", p).Msg("removed a temporary file left by an earlier run")
+	}
+	return err
+}
+
+// Write writes data to dir/file as WriteSecret does. When dir lies under
+// Root, every folder between Root and dir must be a real folder, not a link;
+// otherwise (Out) only dir itself is checked.
+func (l Layout) Write(ctx context.Context, dir, file string, data []byte) (string, error) {
+	return writeFile(ctx, l.base(dir), dir, file, data, nil)
+}
+
+// base is the folder below which every component of dir is checked for links.
+func (l Layout) base(dir string) string {
+	dir = filepath.Clean(dir)
+	if l.Out == "" {
+		if rel, err := filepath.Rel(l.root(), dir); err == nil && !escapes(rel) {
+			return l.root()
+		}
+	}
+	return filepath.Dir(dir)
+}
+
+func escapes(rel string) bool {
+	return rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) || filepath.IsAbs(rel)
+}
+
+// describe names a non-regular file type for an error message.
+func describe(m fs.FileMode) string {
+	switch {
+	case m.IsRegular():
+		return "a file"
+	case m.IsDir():
+		return "a folder"
+	case m&fs.ModeSymlink != 0:
+		return "a symlink"
+	case m&fs.ModeNamedPipe != 0:
+		return "a named pipe"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeDevice != 0, m&fs.ModeCharDevice != 0:
+		return "a device"
+	}
+	return "neither a file nor a folder"
+}
