@@ -227,7 +227,7 @@ func checkFolder(path string, secrets bool) (fs.FileInfo, error) {
 	case fi.Mode()&fs.ModeSymlink != 0:
 		return nil, fmt.Errorf("%s %s is a symlink; %w: replace it with a real folder", what, path, ErrSymlink)
 	case !fi.IsDir():
-		return nil, fmt.Errorf("%s %s exists but is %s; %w: move it away and run again", what, path, describe(fi.Mode()), ErrNotDir)
+		return nil, fmt.Errorf("%s %s exists but is %s; %w: move it away and run again", what, path, DescribeMode(fi.Mode()), ErrNotDir)
 	}
 	return fi, nil
 }
@@ -250,7 +250,7 @@ func targetError(target string, m fs.FileMode) error {
 	if m&fs.ModeSymlink != 0 {
 		return fmt.Errorf("%s is a symlink; %w: delete the link and run again", target, ErrSymlink)
 	}
-	return fmt.Errorf("%s exists but is %s; %w: move it away and run again", target, describe(m), ErrNotRegular)
+	return fmt.Errorf("%s exists but is %s; %w: move it away and run again", target, DescribeMode(m), ErrNotRegular)
 }
 
 // ensureGitignore writes a .gitignore holding "*" unless the folder has one
@@ -339,7 +339,7 @@ func CleanStaleTemps(dir string) (removed []string, err error) {
 	case fi.Mode()&fs.ModeSymlink != 0:
 		return nil, fmt.Errorf("secrets folder %s is a symlink; %w: replace it with a real folder", dir, ErrSymlink)
 	case !fi.IsDir():
-		return nil, fmt.Errorf("secrets folder %s exists but is %s; %w: move it away and run again", dir, describe(fi.Mode()), ErrNotDir)
+		return nil, fmt.Errorf("secrets folder %s exists but is %s; %w: move it away and run again", dir, DescribeMode(fi.Mode()), ErrNotDir)
 	}
 	root, err := os.OpenRoot(dir)
 	if err != nil {

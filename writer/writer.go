@@ -124,8 +124,8 @@ func escapes(rel string) bool {
 	return rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) || filepath.IsAbs(rel)
 }
 
-// describe names a non-regular file type for an error message.
-func describe(m fs.FileMode) string {
+// DescribeMode names a file type for an error message ("a symlink").
+func DescribeMode(m fs.FileMode) string {
 	switch {
 	case m.IsRegular():
 		return "a file"

@@ -1,12 +1,286 @@
 package main
 
 import (
+	"bytes"
 	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
 
+	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
+
+	"github.com/airbytehq/ci-secrets/migrate"
 )
 
-// PLACEHOLDER: replaced by the real command file.
+type migrateOptions struct {
+	script         string
+	workflows      string
+	output         string
+	failOnLeftover bool
+	createMissing  bool
+	rewrite        bool
+	githubRepo     string
+	dryRun         bool
+}
+
 func newMigrateCmd(g *globalOptions, s *streams) *cobra.Command {
-	return &cobra.Command{Use: "migrate", Hidden: true, RunE: func(*cobra.Command, []string) error { return errors.New("migrate: not built yet") }}
+	o := &migrateOptions{}
+	cmd := &cobra.Command{
+		Use:   "migrate [--script PATH] [--workflows DIR] [--output table|json|markdown]",
+		Short: "Audit and finish the move from the legacy ci_credentials.sh script to Secret Manager",
+		Long: `Read the legacy credentials script (all three historical shapes: raw echo
+writes, write_standard_creds helper calls, read_secrets registrations) with a
+real shell parser and tell, for every registration (connector, file, GitHub
+secret), whether a Secret Manager secret already serves it: one ListSecrets
+request, no secret value read.
+
+The report lists every registration (verbatim, templated or derived, served
+or leftover), every variable (leftover; safe-to-delete when all its
+registrations are served and nothing else reads its GitHub secret; in-use
+when served but still read elsewhere), commented-out registrations,
+duplicates, literal writes (a missing "$") and every statement that touches a
+secret-like variable in a way the reader does not understand. With
+--workflows, env: entries map the script's variable names to GitHub secret
+names, and every other reference to a secret in a workflow is listed, so
+"safe to delete" means safe. When $GITHUB_STEP_SUMMARY is set, the report is
+also appended to it as Markdown.
+
+Finishing the move, each with --dry-run and each safe to run again:
+  --create-missing  create a SECRET_<CONNECTOR>[_<FILE>]__CREDS secret, labelled
+                    connector= and filename=, for each leftover verbatim
+                    registration, from GITHUB_PROVIDED_SECRETS_JSON
+                    (${{ toJson(secrets) }}); templated and derived values,
+                    and values that are not JSON, are reported, not created
+  --rewrite         remove the served registrations' lines from the script,
+                    atomically, every other byte unchanged (dry run: a diff)
+  --github-repo     check the secrets safe to delete against the repository's
+                    Actions secrets (needs GITHUB_TOKEN; GITHUB_API_URL for
+                    GitHub Enterprise): still there, already gone, unreferenced
+The report always ends with the ready "gh secret delete" commands.
+
+Exit status: 0 done; 1 --fail-on-leftover with leftover registrations, or an
+action failed in full or in part (the report names each failure); 2 bad flags,
+an unreadable or unparsable script or workflow, or missing configuration.`,
+		Example: `  # Where does the migration stand?
+  ci-secrets migrate --script tools/bin/ci_credentials.sh --workflows .github/workflows
+
+  # A CI gate: fail while anything is leftover (Markdown goes to the step summary).
+  ci-secrets migrate --fail-on-leftover
+
+  # Try it against the local emulator with the bundled example:
+  ci-secrets emulator --seed examples/migrate/seed.json -- \
+    ci-secrets migrate --script examples/migrate/ci_credentials.sh --workflows examples/migrate/workflows
+
+  # Finish the move: preview, then do it.
+  GITHUB_PROVIDED_SECRETS_JSON='...' ci-secrets migrate --create-missing --rewrite --dry-run
+  GITHUB_PROVIDED_SECRETS_JSON='...' ci-secrets migrate --create-missing --rewrite
+
+  # Which GitHub secrets can go, checked against the repository:
+  GITHUB_TOKEN=... ci-secrets migrate --workflows .github/workflows --github-repo airbytehq/airbyte`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(cmd, g, s) },
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.script, "script", "tools/bin/ci_credentials.sh", "the legacy credentials script")
+	f.StringVar(&o.workflows, "workflows", "", "GitHub workflows folder (e.g. .github/workflows): maps env names to secret names, finds other references")
+	f.StringVarP(&o.output, "output", "o", migrate.FormatTable, "report format: "+strings.Join(migrate.Formats, ", "))
+	f.BoolVar(&o.failOnLeftover, "fail-on-leftover", false, "exit 1 while any registration is not served by Secret Manager")
+	f.BoolVar(&o.createMissing, "create-missing", false, "create the missing secrets from GITHUB_PROVIDED_SECRETS_JSON")
+	f.BoolVar(&o.rewrite, "rewrite", false, "remove the served registrations from the script")
+	f.StringVar(&o.githubRepo, "github-repo", "", "OWNER/NAME: check the deletable secrets against the repository (needs GITHUB_TOKEN)")
+	f.BoolVar(&o.dryRun, "dry-run", false, "with --create-missing or --rewrite: show what would change, change nothing")
+	return cmd
+}
+
+func (o *migrateOptions) validate() error {
+	valid := false
+	for _, f := range migrate.Formats {
+		valid = valid || o.output == f
+	}
+	if !valid {
+		return usageErrorf("--output %q is not one of %s", o.output, strings.Join(migrate.Formats, ", "))
+	}
+	if o.dryRun && !o.createMissing && !o.rewrite {
+		return usageErrorf("--dry-run goes with --create-missing or --rewrite (the report alone changes nothing)")
+	}
+	if o.script == "" {
+		return usageErrorf("--script is empty: give the legacy script, e.g. tools/bin/ci_credentials.sh")
+	}
+	if o.githubRepo != "" {
+		if _, _, err := migrate.SplitRepo(o.githubRepo); err != nil {
+			return &usageError{err}
+		}
+	}
+	return nil
+}
+
+// badInput makes the migrate package's input errors usage errors (exit 2).
+func badInput(err error) error {
+	if errors.Is(err, migrate.ErrBadInput) {
+		return &usageError{err}
+	}
+	return err
+}
+
+func (o *migrateOptions) run(cmd *cobra.Command, g *globalOptions, s *streams) error {
+	if err := o.validate(); err != nil {
+		return err
+	}
+	ctx := cmd.Context()
+	log := zerolog.Ctx(ctx)
+
+	// Everything that can be refused locally is checked before any request.
+	var provided migrate.ProvidedSecrets
+	if o.createMissing {
+		raw := s.getenv("GITHUB_PROVIDED_SECRETS_JSON")
+		if raw == "" {
+			return usageErrorf("--create-missing reads the values from GITHUB_PROVIDED_SECRETS_JSON, which is not set: pass GITHUB_PROVIDED_SECRETS_JSON: ${{ toJson(secrets) }} in the step's env")
+		}
+		p, err := migrate.ParseProvidedSecrets([]byte(raw))
+		if err != nil {
+			return badInput(err)
+		}
+		provided = p
+	}
+	token := s.getenv("GITHUB_TOKEN")
+	if token == "" {
+		token = s.getenv("GH_TOKEN")
+	}
+	if o.githubRepo != "" && token == "" {
+		return usageErrorf("--github-repo needs a token in GITHUB_TOKEN (or GH_TOKEN) that may list the repository's Actions secrets")
+	}
+
+	script, err := migrate.ReadScriptFile(o.script)
+	if err != nil {
+		return badInput(err)
+	}
+	var wf *migrate.Workflows
+	if o.workflows != "" {
+		if wf, err = migrate.ReadWorkflows(o.workflows); err != nil {
+			return badInput(err)
+		}
+		for _, w := range wf.Warnings {
+			log.Warn().Str("path", o.workflows).Msg(w)
+		}
+	}
+	log.Debug().Str("path", o.script).Int("registrations", len(script.Registrations)).
+		Int("unrecognized", len(script.Unrecognized)).Msg("read the script")
+
+	client, err := g.client(ctx, s)
+	if err != nil {
+		return err
+	}
+	defer client.Close()
+	entries, err := inventory(ctx, client)
+	if err != nil {
+		return err
+	}
+	opts := migrate.Options{Workflows: wf, Repo: o.githubRepo}
+	report := migrate.BuildReport(script, entries, opts)
+
+	var actions migrate.Actions
+	var failures []string
+	if o.createMissing {
+		res, err := migrate.CreateMissing(ctx, report, provided, client, o.dryRun)
+		if err != nil {
+			return err // interrupted: the log names what was created
+		}
+		actions.Create = res
+		msg := "created secret"
+		if o.dryRun {
+			msg = "would create secret"
+		}
+		for _, c := range res.Created {
+			log.Info().Str("secret", c.Secret).Str("connector", c.Labels["connector"]).Str("version", c.Version).Msg(msg)
+		}
+		for _, r := range res.Refused {
+			failures = append(failures, fmt.Sprintf("line %d (%s)", r.Line, r.Variable))
+		}
+		for _, f := range res.Failed {
+			failures = append(failures, f.Secret)
+		}
+		if created := res.Entries(); len(created) > 0 {
+			// The new secrets serve their registrations: report (and
+			// rewrite) against the inventory as it now is.
+			entries = append(entries, created...)
+			report = migrate.BuildReport(script, entries, opts)
+		}
+	}
+	if o.rewrite {
+		res, err := migrate.Rewrite(report, o.dryRun)
+		if err != nil {
+			return badInput(err)
+		}
+		actions.Rewrite = res
+		if res.Changed && !o.dryRun {
+			log.Info().Str("path", res.Path).Int("removed", len(res.Removed)).Msg("rewrote the script")
+		}
+	}
+	var ghErr error
+	if o.githubRepo != "" {
+		gh, err := migrate.NewGitHubClient(token, s.getenv("GITHUB_API_URL"))
+		if err != nil {
+			return badInput(err)
+		}
+		res, err := migrate.CheckGitHub(ctx, gh, o.githubRepo, report, wf)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			ghErr = badInput(err)
+		}
+		actions.GitHub = res
+	}
+	if actions != (migrate.Actions{}) {
+		report.Actions = &actions
+	}
+
+	if err := report.Write(s.stdout, o.output); err != nil {
+		return err
+	}
+	if path := s.getenv("GITHUB_STEP_SUMMARY"); path != "" {
+		if err := appendStepSummary(path, report); err != nil {
+			log.Warn().Str("path", path).Err(err).Msg("could not write the step summary")
+		}
+	}
+
+	switch {
+	case ghErr != nil:
+		return ghErr
+	case len(failures) > 0:
+		return &failedError{fmt.Errorf("--create-missing could not create every secret: %s", strings.Join(failures, ", "))}
+	case o.failOnLeftover && report.Leftover():
+		return &failedError{fmt.Errorf("%d %s not served by Secret Manager yet (lines %s)", report.Summary.Leftover,
+			plural(report.Summary.Leftover, "registration is", "registrations are"), leftoverLines(report))}
+	}
+	return nil
+}
+
+func leftoverLines(r *migrate.Report) string {
+	var lines []string
+	for _, reg := range r.Registrations {
+		if reg.Status == migrate.StatusLeftover {
+			lines = append(lines, strconv.Itoa(reg.Line))
+		}
+	}
+	return strings.Join(lines, ", ")
+}
+
+// appendStepSummary appends the Markdown report to $GITHUB_STEP_SUMMARY.
+func appendStepSummary(path string, r *migrate.Report) error {
+	var b bytes.Buffer
+	if err := r.WriteMarkdown(&b); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(b.Bytes()); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }

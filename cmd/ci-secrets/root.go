@@ -223,4 +223,3 @@ func inventory(ctx context.Context, c *gsm.Client) ([]labels.Entry, error) {
 	}
 	return entries, nil
 }
-

@@ -1,0 +1,42 @@
+package emulator
+
+import (
+	"context"
+	"net"
+	"testing"
+	"time"
+)
+
+// StartForTest starts a server on 127.0.0.1:0 for a test or benchmark and
+// returns its address (host:port, for option.WithEndpoint or
+// SECRET_MANAGER_EMULATOR_HOST) and the server. It fails the test on a bad
+// seed or options, and stops the server in t.Cleanup.
+//
+// It lives in a non-test file so that other packages' tests can use it;
+// importing "testing" registers no flags, so binaries linking this package
+// are unaffected.
+func StartForTest(t testing.TB, seed *Seed, opts Options) (addr string, srv *Server) {
+	t.Helper()
+	srv, err := New(seed, opts)
+	if err != nil {
+		t.Fatalf("emulator: %v", err)
+	}
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("emulator: listen: %v", err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(context.Background(), lis) }()
+	t.Cleanup(func() {
+		srv.Stop()
+		select {
+		case err := <-served:
+			if err != nil && err != ErrStopped {
+				t.Errorf("emulator: serve: %v", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Errorf("emulator: Serve did not return after Stop")
+		}
+	})
+	return lis.Addr().String(), srv
+}

@@ -1,0 +1,95 @@
+package migrate
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/airbytehq/ci-secrets/labels"
+)
+
+// script300 is a 300-line script in all three shapes, the size of the
+// largest real ones, with an inventory serving half of it.
+func script300() ([]byte, []labels.Entry) {
+	var b strings.Builder
+	b.WriteString("#!/usr/bin/env bash\nset -e\n\n")
+	b.WriteString(`function write_standard_creds() {
+  local connector_name=$1
+  local creds=$2
+  local cred_filename=${3:-config.json}
+  if [ "$connector_name" = "base-normalization" ]; then
+    local secrets_dir="airbyte-integrations/bases/${connector_name}/secrets"
+  else
+    local secrets_dir="airbyte-integrations/connectors/${connector_name}/secrets"
+  fi
+  mkdir -p "$secrets_dir"
+  echo "$creds" > "${secrets_dir}/${cred_filename}"
+}
+`)
+	var inv []labels.Entry
+	lines := strings.Count(b.String(), "\n")
+	for i := 0; lines < 300; i++ {
+		c := fmt.Sprintf("source-bench-%d", i)
+		v := fmt.Sprintf("SOURCE_BENCH_%d_CREDS", i)
+		switch i % 6 {
+		case 0:
+			fmt.Fprintf(&b, "D=airbyte-integrations/connectors/%s/secrets\nmkdir -p $D\necho \"$%s\" > \"$D/config.json\"\n", c, v)
+			lines += 3
+		case 1:
+			fmt.Fprintf(&b, "jq --arg v \"$%s\" '.t = $v' sample.json > airbyte-integrations/connectors/%s/secrets/config.json\n", v, c)
+			lines++
+		case 2:
+			fmt.Fprintf(&b, "X_%d=$(echo \"$%s\" | jq .)\nwrite_standard_creds %s \"$X_%d\" \"oauth.json\"\n", i, v, c, i)
+			lines += 2
+		case 3:
+			fmt.Fprintf(&b, "# write_standard_creds %s \"$%s\"\nwrite_standard_creds %s \"${%s}\"\n", c, v, c, v)
+			lines += 2
+		default:
+			fmt.Fprintf(&b, "read_secrets %s \"$%s\" \"config.json\"\n", c, v)
+			lines++
+		}
+		if i%2 == 0 {
+			e, _ := labels.Classify(fmt.Sprintf("SECRET_BENCH_%d_CREDS", i), map[string]string{"connector": c})
+			inv = append(inv, e)
+		}
+	}
+	return []byte(b.String()), inv
+}
+
+// BenchmarkReport300Lines reads a 300-line script and renders its report
+// (the whole CPU cost of `migrate` apart from the network).
+func BenchmarkReport300Lines(b *testing.B) {
+	src, inv := script300()
+	if n := strings.Count(string(src), "\n"); n < 300 {
+		b.Fatalf("%d lines", n)
+	}
+	b.SetBytes(int64(len(src)))
+	b.ReportAllocs()
+	for b.Loop() {
+		s, err := ReadScript("ci_credentials.sh", src)
+		if err != nil {
+			b.Fatal(err)
+		}
+		r := BuildReport(s, inv, Options{})
+		if err := r.WriteTable(io.Discard); err != nil {
+			b.Fatal(err)
+		}
+		if err := r.WriteJSON(io.Discard); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// TestReport300LinesIsFast guards the budget (well under 100 ms of CPU)
+// with a wide margin for slow, shared CI machines.
+func TestReport300LinesIsFast(t *testing.T) {
+	if testing.Short() {
+		t.Skip()
+	}
+	res := testing.Benchmark(BenchmarkReport300Lines)
+	if per := res.NsPerOp(); per > 50e6 {
+		t.Errorf("a 300-line report took %.1f ms, want well under 100 ms", float64(per)/1e6)
+	}
+	t.Logf("300-line script to report: %.2f ms/op", float64(res.NsPerOp())/1e6)
+}

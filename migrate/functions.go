@@ -1,0 +1,322 @@
+package migrate
+
+import (
+	"sort"
+	"strings"
+
+	"mvdan.cc/sh/v3/syntax"
+
+	"github.com/airbytehq/ci-secrets/labels"
+)
+
+// alwaysBases are written under bases/ whatever the script says.
+var alwaysBases = []string{"base-normalization"}
+
+// scanFunctions reads the function declarations (which helpers exist, in
+// what argument order, which connectors go to bases/) and collects the
+// comments outside function bodies.
+func (a *analyzer) scanFunctions(f *syntax.File) {
+	decls := map[string]*syntax.FuncDecl{}
+	var ranges [][2]uint
+	var comments []syntax.Comment
+	syntax.Walk(f, func(n syntax.Node) bool {
+		switch n := n.(type) {
+		case *syntax.FuncDecl:
+			if n.Name != nil {
+				decls[n.Name.Value] = n
+			}
+			ranges = append(ranges, [2]uint{n.Pos().Offset(), n.End().Offset()})
+		case *syntax.Comment:
+			comments = append(comments, *n)
+		}
+		return true
+	})
+	sort.Slice(comments, func(i, j int) bool { return comments[i].Hash.Offset() < comments[j].Hash.Offset() })
+	for _, c := range comments {
+		if !inRanges(c.Hash.Offset(), ranges) {
+			a.comments = append(a.comments, c)
+		}
+	}
+
+	a.funcs = map[string]bool{}
+	for name := range decls {
+		a.funcs[name] = true
+	}
+	a.helpers = map[string]Helper{}
+	for name, h := range knownHelpers {
+		if d, ok := decls[name]; ok {
+			h = inferHelper(d, h)
+			h.Defined = true
+		}
+		a.helpers[name] = h
+	}
+	// A defined function is a helper when it takes a connector and a value
+	// ($1 and $2) and writes under a secrets folder or calls a helper.
+	// Repeat so a wrapper of a wrapper is found too.
+	for changed := true; changed; {
+		changed = false
+		for name, d := range decls {
+			if _, ok := a.helpers[name]; ok {
+				continue
+			}
+			if usesPositionals(d.Body) && (mentions(d.Body, "secrets") || a.callsHelper(d.Body)) {
+				h := inferHelper(d, Helper{Name: name, Connector: 1, Value: 2, File: 3, DefaultFile: "config.json", Shape: 2})
+				h.Defined = true
+				a.helpers[name] = h
+				changed = true
+			}
+		}
+	}
+	for _, h := range a.helpers {
+		a.s.Helpers = append(a.s.Helpers, h)
+	}
+	sort.Slice(a.s.Helpers, func(i, j int) bool { return a.s.Helpers[i].Name < a.s.Helpers[j].Name })
+
+	a.bases = map[string]bool{}
+	for _, b := range alwaysBases {
+		a.bases[b] = true
+	}
+	syntax.Walk(f, func(n syntax.Node) bool {
+		switch n := n.(type) {
+		case *syntax.IfClause:
+			a.basesFromIf(n)
+		case *syntax.CaseClause:
+			for _, it := range n.Items {
+				if !stmtsMention(it.Stmts, "bases/") {
+					continue
+				}
+				for _, p := range it.Patterns {
+					if c := p.Lit(); labels.ValidateConnector(c) == nil {
+						a.bases[c] = true
+					}
+				}
+			}
+		}
+		return true
+	})
+	for b := range a.bases {
+		a.s.Bases = append(a.s.Bases, b)
+	}
+	sort.Strings(a.s.Bases)
+}
+
+func inRanges(off uint, ranges [][2]uint) bool {
+	for _, r := range ranges {
+		if off >= r[0] && off < r[1] {
+			return true
+		}
+	}
+	return false
+}
+
+// basesFromIf reads `if [ "$c" = "base-normalization" ]; then dir=.../bases/...`
+// (and the != form with bases/ in the else branch).
+func (a *analyzer) basesFromIf(ic *syntax.IfClause) {
+	for c := ic; c != nil && c.Cond != nil; c = c.Else {
+		eq, ne := comparands(c.Cond)
+		if stmtsMention(c.Then, "bases/") {
+			for _, s := range eq {
+				a.bases[s] = true
+			}
+		} else if c.Else != nil && c.Else.Cond == nil && stmtsMention(c.Else.Then, "bases/") {
+			for _, s := range ne {
+				a.bases[s] = true
+			}
+		}
+	}
+}
+
+// comparands lists the connector names a condition compares with, for
+// equality (eq) and inequality (ne): [ "$x" = name ], [[ $x == name ]].
+func comparands(cond []*syntax.Stmt) (eq, ne []string) {
+	add := func(op string, x, y *syntax.Word) {
+		for _, w := range []*syntax.Word{x, y} {
+			s := litValue(w)
+			if labels.ValidateConnector(s) != nil {
+				continue
+			}
+			if op == "!=" {
+				ne = append(ne, s)
+			} else {
+				eq = append(eq, s)
+			}
+		}
+	}
+	for _, st := range cond {
+		syntax.Walk(st, func(n syntax.Node) bool {
+			switch n := n.(type) {
+			case *syntax.BinaryTest:
+				x, _ := n.X.(*syntax.Word)
+				y, _ := n.Y.(*syntax.Word)
+				if x == nil || y == nil {
+					return true
+				}
+				switch n.Op {
+				case syntax.TsMatch, syntax.TsMatchShort:
+					add("=", x, y)
+				case syntax.TsNoMatch:
+					add("!=", x, y)
+				}
+			case *syntax.CallExpr:
+				if len(n.Args) == 0 {
+					return true
+				}
+				if cmd := n.Args[0].Lit(); cmd != "[" && cmd != "test" {
+					return true
+				}
+				for i := 1; i+1 < len(n.Args); i++ {
+					switch op := n.Args[i].Lit(); op {
+					case "=", "==", "!=":
+						add(op, n.Args[i-1], n.Args[i+1])
+					}
+				}
+			}
+			return true
+		})
+	}
+	return eq, ne
+}
+
+// litValue is a word's value when it is literal, quoted or not.
+func litValue(w *syntax.Word) string {
+	var b strings.Builder
+	for _, p := range w.Parts {
+		switch p := p.(type) {
+		case *syntax.Lit:
+			b.WriteString(p.Value)
+		case *syntax.SglQuoted:
+			b.WriteString(p.Value)
+		case *syntax.DblQuoted:
+			for _, q := range p.Parts {
+				l, ok := q.(*syntax.Lit)
+				if !ok {
+					return ""
+				}
+				b.WriteString(l.Value)
+			}
+		default:
+			return ""
+		}
+	}
+	return b.String()
+}
+
+func stmtsMention(list []*syntax.Stmt, sub string) bool {
+	for _, st := range list {
+		if mentions(st, sub) {
+			return true
+		}
+	}
+	return false
+}
+
+// mentions reports whether a literal text inside n contains sub.
+func mentions(n syntax.Node, sub string) bool {
+	found := false
+	syntax.Walk(n, func(n syntax.Node) bool {
+		if found {
+			return false
+		}
+		switch n := n.(type) {
+		case *syntax.Lit:
+			found = strings.Contains(n.Value, sub)
+		case *syntax.SglQuoted:
+			found = strings.Contains(n.Value, sub)
+		}
+		return !found
+	})
+	return found
+}
+
+func usesPositionals(body *syntax.Stmt) bool {
+	has := map[string]bool{}
+	syntax.Walk(body, func(n syntax.Node) bool {
+		if pe, ok := n.(*syntax.ParamExp); ok && pe.Param != nil {
+			has[pe.Param.Value] = true
+		}
+		return true
+	})
+	return has["1"] && has["2"]
+}
+
+func (a *analyzer) callsHelper(body *syntax.Stmt) bool {
+	found := false
+	syntax.Walk(body, func(n syntax.Node) bool {
+		if ce, ok := n.(*syntax.CallExpr); ok && len(ce.Args) > 0 {
+			if _, ok := a.helpers[ce.Args[0].Lit()]; ok {
+				found = true
+			}
+		}
+		return !found
+	})
+	return found
+}
+
+// inferHelper reads the argument order from the body's assignments
+// (`local connector_name=$1`, `local creds=$2`,
+// `local cred_filename=${3:-config.json}`), falling back to h's order.
+func inferHelper(d *syntax.FuncDecl, h Helper) Helper {
+	roles := map[string]int{}
+	defaults := map[int]string{}
+	syntax.Walk(d.Body, func(n syntax.Node) bool {
+		switch n := n.(type) {
+		case *syntax.Assign:
+			if n.Name == nil || n.Value == nil {
+				return true
+			}
+			pe := singleParam(n.Value)
+			if pe == nil || pe.Param == nil || len(pe.Param.Value) != 1 || pe.Param.Value[0] < '1' || pe.Param.Value[0] > '9' {
+				return true
+			}
+			pos := int(pe.Param.Value[0] - '0')
+			if role := roleOf(n.Name.Value); role != "" {
+				if _, seen := roles[role]; !seen {
+					roles[role] = pos
+				}
+			}
+		case *syntax.ParamExp:
+			if n.Param != nil && len(n.Param.Value) == 1 && n.Param.Value[0] >= '1' && n.Param.Value[0] <= '9' &&
+				n.Exp != nil && (n.Exp.Op == syntax.DefaultUnset || n.Exp.Op == syntax.DefaultUnsetOrNull) && n.Exp.Word != nil {
+				if s := litValue(n.Exp.Word); plainFileName(s) {
+					defaults[int(n.Param.Value[0]-'0')] = s
+				}
+			}
+		}
+		return true
+	})
+	c, cok := roles["connector"]
+	v, vok := roles["value"]
+	if cok && vok && c != v {
+		h.Connector, h.Value = c, v
+		if f, ok := roles["file"]; ok && f != c && f != v {
+			h.File = f
+		} else {
+			h.File = 0
+			for p := 1; p <= 3; p++ {
+				if p != c && p != v {
+					h.File = p
+					break
+				}
+			}
+		}
+	}
+	if s, ok := defaults[h.File]; ok {
+		h.DefaultFile = s
+	}
+	return h
+}
+
+func roleOf(name string) string {
+	n := strings.ToLower(name)
+	switch {
+	case strings.Contains(n, "provider"):
+		return ""
+	case strings.Contains(n, "connector"):
+		return "connector"
+	case strings.Contains(n, "file"):
+		return "file"
+	case strings.Contains(n, "cred"), strings.Contains(n, "secret"), strings.Contains(n, "value"), strings.Contains(n, "json"), strings.Contains(n, "content"):
+		return "value"
+	}
+	return ""
+}

@@ -1,0 +1,201 @@
+package migrate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/google/go-github/v75/github"
+)
+
+// GitHubCheck compares the secrets the report calls safe to delete with the
+// repository's real Actions secrets.
+type GitHubCheck struct {
+	Repo string `json:"repo"`
+	// Delete are safe to delete and still exist in the repository.
+	Delete []Deletion `json:"delete"`
+	// AlreadyGone are safe to delete and no longer repository secrets.
+	AlreadyGone []string `json:"already_gone"`
+	// Organization are safe to delete but are organization secrets shared
+	// with the repository: only an organization admin can delete them.
+	Organization []string `json:"organization"`
+	// Unreferenced are repository secrets that neither the script nor any
+	// workflow reads (only computed when workflows were read).
+	Unreferenced []string `json:"unreferenced"`
+	// Missing are secrets the script still needs (leftover or in use) that
+	// are neither repository nor organization secrets.
+	Missing []string `json:"missing"`
+	Notes   []string `json:"notes"`
+}
+
+// ErrGitHub wraps every failure to talk to the GitHub API.
+var ErrGitHub = errors.New("GitHub API")
+
+// SplitRepo checks an OWNER/NAME repository argument.
+func SplitRepo(repo string) (owner, name string, err error) {
+	owner, name, ok := strings.Cut(repo, "/")
+	if !ok || owner == "" || name == "" || strings.ContainsAny(name, "/ ") || strings.ContainsAny(owner, " ") {
+		return "", "", &InputError{File: "--github-repo", Msg: fmt.Sprintf("%q is not OWNER/NAME (e.g. airbytehq/airbyte)", repo)}
+	}
+	return owner, name, nil
+}
+
+// NewGitHubClient returns a go-github client authenticated with token.
+// baseURL overrides https://api.github.com/ (GitHub Enterprise, or a test
+// server); Actions sets it in GITHUB_API_URL.
+func NewGitHubClient(token, baseURL string) (*github.Client, error) {
+	c := github.NewClient(&http.Client{Timeout: 30 * time.Second}).WithAuthToken(token)
+	if baseURL != "" {
+		if !strings.HasSuffix(baseURL, "/") {
+			baseURL += "/"
+		}
+		u, err := url.Parse(baseURL)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return nil, &InputError{File: "GitHub API URL", Msg: fmt.Sprintf("%q is not an http(s) URL", baseURL)}
+		}
+		c.BaseURL = u
+	}
+	return c, nil
+}
+
+// maxPages bounds the listing (100 secrets a page; GitHub allows far fewer
+// secrets per repository).
+const maxPages = 100
+
+// CheckGitHub lists the repository's Actions secrets (every page) and the
+// organization secrets it can use, and sorts the report's deletable secrets
+// into still there, already gone and organization-level. With workflows it
+// also lists repository secrets nothing references.
+func CheckGitHub(ctx context.Context, gh *github.Client, repo string, r *Report, wf *Workflows) (*GitHubCheck, error) {
+	owner, name, err := SplitRepo(repo)
+	if err != nil {
+		return nil, err
+	}
+	res := &GitHubCheck{Repo: repo, Delete: []Deletion{}, AlreadyGone: []string{}, Organization: []string{}, Unreferenced: []string{}, Missing: []string{}, Notes: []string{}}
+	repoSecrets, err := listAll(ctx, func(opts *github.ListOptions) (*github.Secrets, *github.Response, error) {
+		return gh.Actions.ListRepoSecrets(ctx, owner, name, opts)
+	})
+	if err != nil {
+		return nil, explainGitHub(err, repo, "list the Actions secrets of")
+	}
+	orgSecrets, err := listAll(ctx, func(opts *github.ListOptions) (*github.Secrets, *github.Response, error) {
+		return gh.Actions.ListRepoOrgSecrets(ctx, owner, name, opts)
+	})
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		res.Notes = append(res.Notes, "organization secrets were not checked: "+explainGitHub(err, repo, "list the organization secrets of").Error())
+		orgSecrets = map[string]bool{}
+	}
+
+	for _, d := range r.ToDelete {
+		switch {
+		case repoSecrets[d.Secret]:
+			d.Command = "gh secret delete " + d.Secret + " --repo " + repo
+			res.Delete = append(res.Delete, d)
+		case orgSecrets[d.Secret]:
+			res.Organization = append(res.Organization, d.Secret)
+		default:
+			res.AlreadyGone = append(res.AlreadyGone, d.Secret)
+		}
+	}
+	needed := map[string]bool{}
+	for _, v := range r.Variables {
+		for _, s := range v.secrets() {
+			if v.Status != VarSafeToDelete {
+				needed[s] = true
+				if !repoSecrets[s] && !orgSecrets[s] {
+					res.Missing = append(res.Missing, s)
+				}
+			}
+		}
+	}
+	res.Missing = sortedUnique(res.Missing)
+	if wf == nil {
+		res.Notes = append(res.Notes, "no workflows folder given: repository secrets that nothing references were not looked for")
+		return res, nil
+	}
+	referenced := map[string]bool{}
+	for _, v := range r.Variables {
+		for _, s := range v.secrets() {
+			referenced[s] = true
+		}
+	}
+	for _, ref := range wf.References {
+		referenced[ref.Secret] = true
+	}
+	for _, m := range wf.EnvMappings {
+		referenced[m.Secret] = true
+	}
+	for s := range repoSecrets {
+		if !referenced[s] {
+			res.Unreferenced = append(res.Unreferenced, s)
+		}
+	}
+	sort.Strings(res.Unreferenced)
+	if len(wf.AllSecrets) > 0 && len(res.Unreferenced) > 0 {
+		res.Notes = append(res.Notes, "workflows pass every secret at once (toJson(secrets)): a program they run may still read an unreferenced secret by name")
+	}
+	return res, nil
+}
+
+func listAll(ctx context.Context, list func(*github.ListOptions) (*github.Secrets, *github.Response, error)) (map[string]bool, error) {
+	out := map[string]bool{}
+	opts := &github.ListOptions{PerPage: 100}
+	for page := 0; page < maxPages; page++ {
+		secrets, resp, err := list(opts)
+		if err != nil {
+			return nil, err
+		}
+		for _, s := range secrets.Secrets {
+			out[strings.ToUpper(s.Name)] = true
+		}
+		if resp == nil || resp.NextPage == 0 {
+			return out, nil
+		}
+		opts.Page = resp.NextPage
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// explainGitHub turns API errors into a sentence with the likely fix. The
+// token never appears: go-github does not put it in errors.
+func explainGitHub(err error, repo, op string) error {
+	var rle *github.RateLimitError
+	if errors.As(err, &rle) {
+		return fmt.Errorf("%w: cannot %s %s: rate limited until %s", ErrGitHub, op, repo, rle.Rate.Reset.Format(time.RFC3339))
+	}
+	var er *github.ErrorResponse
+	if errors.As(err, &er) && er.Response != nil {
+		switch er.Response.StatusCode {
+		case http.StatusUnauthorized:
+			return fmt.Errorf("%w: cannot %s %s: the token was rejected (401): check GITHUB_TOKEN", ErrGitHub, op, repo)
+		case http.StatusForbidden:
+			return fmt.Errorf("%w: cannot %s %s: forbidden (403): the token needs admin rights on the repository or the fine-grained \"Secrets: read\" permission", ErrGitHub, op, repo)
+		case http.StatusNotFound:
+			return fmt.Errorf("%w: cannot %s %s: not found (404): check OWNER/NAME, and that the token can see the repository", ErrGitHub, op, repo)
+		}
+		return fmt.Errorf("%w: cannot %s %s: HTTP %d: %s", ErrGitHub, op, repo, er.Response.StatusCode, er.Message)
+	}
+	return fmt.Errorf("%w: cannot %s %s: %v", ErrGitHub, op, repo, err)
+}
+
+func sortedUnique(l []string) []string {
+	sort.Strings(l)
+	out := l[:0]
+	for i, s := range l {
+		if i == 0 || s != l[i-1] {
+			out = append(out, s)
+		}
+	}
+	return out
+}

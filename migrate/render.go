@@ -1,0 +1,383 @@
+package migrate
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+)
+
+// Formats WriteTo understands.
+const (
+	FormatTable    = "table"
+	FormatJSON     = "json"
+	FormatMarkdown = "markdown"
+)
+
+// Formats lists the output formats, for flag help and validation.
+var Formats = []string{FormatTable, FormatJSON, FormatMarkdown}
+
+// Write renders the report in one of Formats.
+func (r *Report) Write(w io.Writer, format string) error {
+	switch format {
+	case FormatTable:
+		return r.WriteTable(w)
+	case FormatJSON:
+		return r.WriteJSON(w)
+	case FormatMarkdown:
+		return r.WriteMarkdown(w)
+	}
+	return fmt.Errorf("unknown format %q: use one of %s", format, strings.Join(Formats, ", "))
+}
+
+// WriteJSON writes the report as indented JSON (schema in docs/cli.md).
+func (r *Report) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(r)
+}
+
+// SummaryLine is the one-line outcome, e.g. "9 registrations: 4 served, 5
+// leftover; 6 variables: 2 safe to delete".
+func (r *Report) SummaryLine() string {
+	s := r.Summary
+	return fmt.Sprintf("%d registrations: %d served, %d leftover; %d variables: %d safe to delete",
+		s.Registrations, s.Served, s.Leftover, s.Variables, s.SafeToDelete)
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func variableCell(reg Registration) string {
+	v := strings.Join(reg.Sources, "+")
+	if len(reg.Via) > 0 {
+		v += " (via " + strings.Join(reg.Via, ",") + ")"
+	}
+	return v
+}
+
+func ints(l []int) string {
+	s := make([]string, len(l))
+	for i, n := range l {
+		s[i] = strconv.Itoa(n)
+	}
+	return strings.Join(s, ",")
+}
+
+// WriteTable writes the report as aligned text sections; empty sections are left out.
+func (r *Report) WriteTable(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	p := func(format string, a ...any) { fmt.Fprintf(tw, format, a...) }
+	p("Script: %s", r.Script)
+	if r.Workflows != "" {
+		p("  (workflows: %s)", r.Workflows)
+	}
+	p("\n")
+
+	p("\nREGISTRATIONS\n")
+	if len(r.Registrations) == 0 {
+		p("(none: the script registers no secret)\n")
+	} else {
+		p("LINE\tCONNECTOR\tFILE\tVARIABLE\tKIND\tSTATUS\tGSM SECRET\n")
+		for _, reg := range r.Registrations {
+			p("%d\t%s\t%s\t%s\t%s\t%s\t%s\n", reg.Line, reg.Connector, reg.File, variableCell(reg), reg.Kind, reg.Status, orDash(reg.GSMSecret))
+		}
+	}
+	var notes []string
+	for _, reg := range r.Registrations {
+		if reg.Note != "" {
+			notes = append(notes, fmt.Sprintf("line %d (%s/%s): %s", reg.Line, reg.Connector, reg.File, reg.Note))
+		}
+	}
+	if len(notes) > 0 {
+		p("\nNOTES\n")
+		for _, n := range notes {
+			p("%s\n", n)
+		}
+	}
+
+	if len(r.Variables) > 0 {
+		p("\nVARIABLES\n")
+		p("VARIABLE\tGITHUB SECRET\tREGISTRATIONS\tSERVED\tSTATUS\tLINES\n")
+		for _, v := range r.Variables {
+			sec := strings.Join(v.secrets(), ",")
+			if !v.Mapped {
+				sec += " (assumed)"
+			}
+			p("%s\t%s\t%d\t%d\t%s\t%s\n", v.Name, sec, v.Registrations, v.Served, v.Status, ints(v.Lines))
+		}
+		var refs []string
+		for _, v := range r.Variables {
+			if v.Status == VarLeftover {
+				continue
+			}
+			for _, ref := range v.OtherReferences {
+				refs = append(refs, fmt.Sprintf("%s: %s:%d %s", v.Name, ref.File, ref.Line, ref.Context))
+			}
+		}
+		if len(refs) > 0 {
+			p("\nSTILL REFERENCED (served, but the GitHub secret is read elsewhere)\n")
+			for _, s := range refs {
+				p("%s\n", s)
+			}
+		}
+	}
+	if len(r.CommentedOut) > 0 {
+		p("\nCOMMENTED OUT\nLINE\tCONNECTOR\tFILE\tTEXT\n")
+		for _, c := range r.CommentedOut {
+			p("%d\t%s\t%s\t%s\n", c.Line, c.Connector, c.File, c.Text)
+		}
+	}
+	if len(r.Duplicates) > 0 {
+		p("\nDUPLICATES\nLINE\tCONNECTOR\tFILE\tVARIABLE\tFIRST LINE\tFIRST VARIABLE\n")
+		for _, d := range r.Duplicates {
+			p("%d\t%s\t%s\t%s\t%d\t%s\n", d.Line, d.Connector, d.File, d.Variable, d.FirstLine, d.FirstVariable)
+		}
+	}
+	if len(r.Unrecognized) > 0 {
+		p("\nUNRECOGNIZED (touch secret-like variables; check by hand)\nLINE\tREASON\tTEXT\n")
+		for _, u := range r.Unrecognized {
+			p("%d\t%s\t%s\n", u.Line, u.Reason, u.Text)
+		}
+	}
+	if len(r.LiteralWrites) > 0 {
+		p("\nLITERAL WRITES (no secret variable; not counted)\nLINE\tPATH\tHINT\n")
+		for _, l := range r.LiteralWrites {
+			p("%d\t%s\t%s\n", l.Line, l.Path, l.Hint)
+		}
+	}
+	if len(r.ToDelete) > 0 {
+		p("\nSAFE TO DELETE (once the script no longer reads them: run --rewrite first)\n")
+		for _, d := range r.ToDelete {
+			p("%s\n", d.Command)
+		}
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if r.Actions != nil {
+		if err := r.Actions.writeText(w); err != nil {
+			return err
+		}
+	}
+	if len(r.Warnings) > 0 {
+		fmt.Fprintf(w, "\nWARNINGS\n")
+		for _, s := range r.Warnings {
+			fmt.Fprintf(w, "%s\n", s)
+		}
+	}
+	_, err := fmt.Fprintf(w, "\nSUMMARY: %s\n", r.SummaryLine())
+	return err
+}
+
+func (a *Actions) writeText(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	p := func(format string, args ...any) { fmt.Fprintf(tw, format, args...) }
+	if c := a.Create; c != nil {
+		if c.DryRun {
+			p("\nCREATE MISSING (dry run): would create %d secret(s)\n", len(c.Created))
+		} else {
+			p("\nCREATE MISSING: created %d secret(s)\n", len(c.Created))
+		}
+		if len(c.Created) > 0 {
+			p("SECRET\tCONNECTOR LABEL\tFILENAME LABEL\tFROM\tLINES\tVERSION\n")
+			for _, s := range c.Created {
+				p("%s\t%s\t%s\t%s\t%s\t%s\n", s.Secret, s.Labels["connector"], orDash(s.Labels["filename"]), s.GitHubSecret, ints(s.Lines), orDash(s.Version))
+			}
+		}
+		for _, group := range []struct {
+			title string
+			items []Skipped
+		}{{"refused (value missing or not JSON)", c.Refused}, {"left to do by hand", c.Manual}} {
+			if len(group.items) == 0 {
+				continue
+			}
+			p("%s:\nLINE\tCONNECTOR\tFILE\tVARIABLE\tREASON\n", group.title)
+			for _, s := range group.items {
+				p("%d\t%s\t%s\t%s\t%s\n", s.Line, s.Connector, s.File, s.Variable, s.Reason)
+			}
+		}
+		for _, f := range c.Failed {
+			p("FAILED %s (%s): %s\n", f.Secret, f.Variable, f.Error)
+		}
+	}
+	if rw := a.Rewrite; rw != nil {
+		switch {
+		case !rw.Changed:
+			p("\nREWRITE %s: nothing to remove\n", rw.Path)
+		case rw.DryRun:
+			p("\nREWRITE %s (dry run): would remove %d registration(s)\n", rw.Path, len(rw.Removed))
+		default:
+			p("\nREWRITE %s: removed %d registration(s)\n", rw.Path, len(rw.Removed))
+		}
+		for _, k := range rw.Kept {
+			p("kept line %d (%s/%s): %s\n", k.Line, k.Connector, k.File, k.Reason)
+		}
+		for _, h := range rw.Hints {
+			p("hint: %s\n", h)
+		}
+	}
+	if g := a.GitHub; g != nil {
+		p("\nGITHUB %s\n", g.Repo)
+		for _, d := range g.Delete {
+			p("%s\n", d.Command)
+		}
+		for _, s := range g.AlreadyGone {
+			p("already gone: %s\n", s)
+		}
+		for _, s := range g.Organization {
+			p("organization secret (an org admin deletes it): %s\n", s)
+		}
+		for _, s := range g.Missing {
+			p("missing: the script still reads %s, but it is not a repository or organization secret\n", s)
+		}
+		for _, s := range g.Unreferenced {
+			p("unreferenced: %s exists but nothing reads it\n", s)
+		}
+		for _, n := range g.Notes {
+			p("note: %s\n", n)
+		}
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	// The diff goes after the flush: tabwriter would align its tabs.
+	if rw := a.Rewrite; rw != nil && rw.Diff != "" {
+		if _, err := fmt.Fprintf(w, "\n%s", rw.Diff); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// md escapes text for a Markdown table cell.
+func md(s string) string {
+	s = strings.ReplaceAll(s, "\n", " ")
+	s = strings.ReplaceAll(s, "|", `\|`)
+	return s
+}
+
+// code renders s as inline code in a table cell.
+func code(s string) string {
+	if s == "" {
+		return ""
+	}
+	fence := "`"
+	for strings.Contains(s, fence) {
+		fence += "`"
+	}
+	pad := ""
+	if strings.HasPrefix(s, "`") || strings.HasSuffix(s, "`") {
+		pad = " "
+	}
+	return fence + pad + md(s) + pad + fence
+}
+
+// WriteMarkdown writes the report for $GITHUB_STEP_SUMMARY.
+func (r *Report) WriteMarkdown(w io.Writer) error {
+	var b strings.Builder
+	p := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
+	p("## ci-secrets migrate: %s\n\n", code(r.Script))
+	status := "✅"
+	if r.Summary.Leftover > 0 {
+		status = "⏳"
+	}
+	p("%s **%s**\n\n", status, r.SummaryLine())
+	if len(r.Registrations) > 0 {
+		p("| Line | Connector | File | Variable | Kind | Status | GSM secret |\n|---:|---|---|---|---|---|---|\n")
+		for _, reg := range r.Registrations {
+			st := "✅ served"
+			if reg.Status == StatusLeftover {
+				st = "⏳ leftover"
+			}
+			gsm := code(reg.GSMSecret)
+			if reg.Note != "" {
+				gsm = md(reg.Note)
+			}
+			p("| %d | %s | %s | %s | %s | %s | %s |\n", reg.Line, md(reg.Connector), md(reg.File), code(variableCell(reg)), reg.Kind, st, gsm)
+		}
+		p("\n")
+	}
+	if len(r.Variables) > 0 {
+		p("### Variables\n\n| Variable | GitHub secret | Registrations | Served | Status |\n|---|---|---:|---:|---|\n")
+		for _, v := range r.Variables {
+			sec := code(strings.Join(v.secrets(), ", "))
+			if !v.Mapped {
+				sec += " (assumed)"
+			}
+			p("| %s | %s | %d | %d | %s |\n", code(v.Name), sec, v.Registrations, v.Served, v.Status)
+		}
+		p("\n")
+		var refs []string
+		for _, v := range r.Variables {
+			if v.Status == VarLeftover {
+				continue
+			}
+			for _, ref := range v.OtherReferences {
+				refs = append(refs, fmt.Sprintf("- %s: %s line %d, %s\n", code(v.Name), code(ref.File), ref.Line, md(ref.Context)))
+			}
+		}
+		if len(refs) > 0 {
+			p("Served, but the GitHub secret is still read elsewhere:\n\n%s\n", strings.Join(refs, ""))
+		}
+	}
+	if len(r.CommentedOut) > 0 {
+		p("### Commented out\n\n| Line | Connector | File | Text |\n|---:|---|---|---|\n")
+		for _, c := range r.CommentedOut {
+			p("| %d | %s | %s | %s |\n", c.Line, md(c.Connector), md(c.File), code(c.Text))
+		}
+		p("\n")
+	}
+	if len(r.Duplicates) > 0 {
+		p("### Duplicates\n\n| Line | Connector | File | Variable | First line | First variable |\n|---:|---|---|---|---:|---|\n")
+		for _, d := range r.Duplicates {
+			p("| %d | %s | %s | %s | %d | %s |\n", d.Line, md(d.Connector), md(d.File), code(d.Variable), d.FirstLine, code(d.FirstVariable))
+		}
+		p("\n")
+	}
+	if len(r.Unrecognized) > 0 {
+		p("### Unrecognized\n\nThese statements touch secret-like variables in ways not understood; check them by hand.\n\n| Line | Reason | Text |\n|---:|---|---|\n")
+		for _, u := range r.Unrecognized {
+			p("| %d | %s | %s |\n", u.Line, md(u.Reason), code(u.Text))
+		}
+		p("\n")
+	}
+	if len(r.LiteralWrites) > 0 {
+		p("### Literal writes\n\n| Line | Path | Hint |\n|---:|---|---|\n")
+		for _, l := range r.LiteralWrites {
+			p("| %d | %s | %s |\n", l.Line, code(l.Path), md(l.Hint))
+		}
+		p("\n")
+	}
+	if len(r.ToDelete) > 0 {
+		p("### Safe to delete\n\nOnce the script no longer reads them (rewrite first):\n\n```sh\n")
+		for _, d := range r.ToDelete {
+			p("%s\n", d.Command)
+		}
+		p("```\n\n")
+	}
+	if a := r.Actions; a != nil {
+		p("### Actions\n\n```\n")
+		var t strings.Builder
+		if err := a.writeText(&t); err != nil {
+			return err
+		}
+		p("%s```\n\n", strings.ReplaceAll(strings.TrimLeft(t.String(), "\n"), "```", "'''"))
+	}
+	if len(r.Warnings) > 0 {
+		p("### Warnings\n\n")
+		for _, s := range r.Warnings {
+			p("- %s\n", md(s))
+		}
+		p("\n")
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}

@@ -1,0 +1,346 @@
+package migrate
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/airbytehq/ci-secrets/labels"
+)
+
+// VarStatus says whether a variable's GitHub secret can go.
+type VarStatus string
+
+const (
+	// VarLeftover: some registration of the variable is not served by GSM yet.
+	VarLeftover VarStatus = "leftover"
+	// VarSafeToDelete: every registration is served and nothing else
+	// (workflow, other script variable, unrecognized line) reads the secret.
+	VarSafeToDelete VarStatus = "safe-to-delete"
+	// VarInUse: every registration is served, but the GitHub secret is still
+	// read elsewhere (listed in other_references).
+	VarInUse VarStatus = "in-use"
+)
+
+// Variable is one environment variable the script reads secrets from.
+type Variable struct {
+	Name string `json:"name"`
+	// GitHubSecret is the secret behind the variable: from a workflow env:
+	// entry when one maps it (Mapped), else assumed to be the same name.
+	GitHubSecret string `json:"github_secret"`
+	// GitHubSecrets lists them all when workflows map the name to several.
+	GitHubSecrets   []string    `json:"github_secrets,omitempty"`
+	Mapped          bool        `json:"mapped"`
+	Registrations   int         `json:"registrations"`
+	Served          int         `json:"served"`
+	Status          VarStatus   `json:"status"`
+	Lines           []int       `json:"lines"`
+	OtherReferences []Reference `json:"other_references"`
+}
+
+// Duplicate is a (connector, file) registered again: Line repeats FirstLine.
+type Duplicate struct {
+	Line          int    `json:"line"`
+	Connector     string `json:"connector"`
+	File          string `json:"file"`
+	Variable      string `json:"variable"`
+	FirstLine     int    `json:"first_line"`
+	FirstVariable string `json:"first_variable"`
+}
+
+// Deletion is a GitHub secret that nothing needs any more.
+type Deletion struct {
+	Secret    string   `json:"secret"`
+	Variables []string `json:"variables"`
+	Command   string   `json:"command"`
+}
+
+// Summary counts the report.
+type Summary struct {
+	Registrations int `json:"registrations"`
+	Served        int `json:"served"`
+	Leftover      int `json:"leftover"`
+	Variables     int `json:"variables"`
+	SafeToDelete  int `json:"safe_to_delete"`
+	CommentedOut  int `json:"commented_out"`
+	Duplicates    int `json:"duplicates"`
+	Unrecognized  int `json:"unrecognized"`
+	LiteralWrites int `json:"literal_writes"`
+}
+
+// Report is the state of the migration. Its JSON form is the contract of
+// `ci-secrets migrate --output json` (docs/cli.md): arrays are never null.
+type Report struct {
+	Script        string         `json:"script"`
+	Workflows     string         `json:"workflows,omitempty"`
+	Registrations []Registration `json:"registrations"`
+	Variables     []Variable     `json:"variables"`
+	CommentedOut  []CommentedOut `json:"commented_out"`
+	Duplicates    []Duplicate    `json:"duplicates"`
+	Unrecognized  []Unrecognized `json:"unrecognized"`
+	LiteralWrites []LiteralWrite `json:"literal_writes"`
+	// ToDelete are the GitHub secrets safe to delete, with ready commands.
+	ToDelete []Deletion `json:"github_secrets_to_delete"`
+	Warnings []string   `json:"warnings"`
+	Summary  Summary    `json:"summary"`
+	// Actions holds the results of the finishing actions that ran.
+	Actions *Actions `json:"actions,omitempty"`
+
+	script  *Script
+	entries []labels.Entry
+}
+
+// Actions are the results of the finishing actions, each present only when run.
+type Actions struct {
+	Create  *CreateResult  `json:"create,omitempty"`
+	Rewrite *RewriteResult `json:"rewrite,omitempty"`
+	GitHub  *GitHubCheck   `json:"github,omitempty"`
+}
+
+// Options tune BuildReport.
+type Options struct {
+	// Workflows maps variables to GitHub secrets and finds other references;
+	// nil assumes each secret is named like its variable and read nowhere else.
+	Workflows *Workflows
+	// Repo (OWNER/NAME) is added to the gh secret delete commands.
+	Repo string
+}
+
+// BuildReport matches the script's registrations against the GSM inventory
+// (the project's CI secrets, as listed once) and the workflows.
+//
+// A registration (C, F) is served when exactly one secret without a label
+// problem names C in its connector label and has F as its file; two or more
+// such secrets are a conflict that sync refuses, so it stays leftover.
+func BuildReport(s *Script, inventory []labels.Entry, opts Options) *Report {
+	r := &Report{
+		Script: s.Name, Registrations: make([]Registration, len(s.Registrations)),
+		Variables: []Variable{}, CommentedOut: s.CommentedOut, Duplicates: []Duplicate{},
+		Unrecognized: s.Unrecognized, LiteralWrites: s.LiteralWrites,
+		ToDelete: []Deletion{}, Warnings: []string{},
+		script: s, entries: inventory,
+	}
+	wf := opts.Workflows
+	if wf != nil {
+		r.Workflows = wf.Dir
+		r.Warnings = append(r.Warnings, wf.Warnings...)
+	}
+	idx := newIndex(inventory)
+
+	copy(r.Registrations, s.Registrations)
+	first := map[labels.Target]int{}
+	for i := range r.Registrations {
+		reg := &r.Registrations[i]
+		reg.GitHubSecret = githubSecrets(wf, reg.Variable)[0]
+		reg.Status, reg.GSMSecret, reg.Note = idx.status(reg.Connector, reg.File)
+		r.Summary.Registrations++
+		if reg.Status == StatusServed {
+			r.Summary.Served++
+		} else {
+			r.Summary.Leftover++
+		}
+		t := labels.Target{Connector: reg.Connector, File: reg.File}
+		if j, dup := first[t]; dup {
+			f := r.Registrations[j]
+			r.Duplicates = append(r.Duplicates, Duplicate{Line: reg.Line, Connector: reg.Connector, File: reg.File, Variable: reg.Variable, FirstLine: f.Line, FirstVariable: f.Variable})
+		} else {
+			first[t] = i
+		}
+	}
+
+	r.Variables = buildVariables(s, r.Registrations, wf)
+	toDelete := map[string][]string{}
+	for _, v := range r.Variables {
+		switch v.Status {
+		case VarSafeToDelete:
+			r.Summary.SafeToDelete++
+			for _, sec := range v.secrets() {
+				toDelete[sec] = append(toDelete[sec], v.Name)
+			}
+		}
+	}
+	for sec, vars := range toDelete {
+		cmd := "gh secret delete " + sec
+		if opts.Repo != "" {
+			cmd += " --repo " + opts.Repo
+		}
+		r.ToDelete = append(r.ToDelete, Deletion{Secret: sec, Variables: vars, Command: cmd})
+	}
+	sort.Slice(r.ToDelete, func(i, j int) bool { return r.ToDelete[i].Secret < r.ToDelete[j].Secret })
+	if wf == nil && len(r.ToDelete) > 0 {
+		r.Warnings = append(r.Warnings, "no workflows folder given (--workflows): GitHub secrets are assumed to be named like the script's variables, and references in workflows were not checked")
+	}
+	if len(s.Unrecognized) > 0 {
+		r.Warnings = append(r.Warnings, fmt.Sprintf("%d statement(s) touch secret-like variables in ways not understood: check them by hand (unrecognized)", len(s.Unrecognized)))
+	}
+	r.Summary.Variables = len(r.Variables)
+	r.Summary.CommentedOut = len(r.CommentedOut)
+	r.Summary.Duplicates = len(r.Duplicates)
+	r.Summary.Unrecognized = len(r.Unrecognized)
+	r.Summary.LiteralWrites = len(r.LiteralWrites)
+	return r
+}
+
+// Leftover reports whether any registration is not served yet.
+func (r *Report) Leftover() bool { return r.Summary.Leftover > 0 }
+
+func (v Variable) secrets() []string {
+	if len(v.GitHubSecrets) > 0 {
+		return v.GitHubSecrets
+	}
+	return []string{v.GitHubSecret}
+}
+
+// githubSecrets is never empty: the mapped secrets, or the name itself.
+func githubSecrets(wf *Workflows, env string) []string {
+	if s := wf.SecretsFor(env); len(s) > 0 {
+		return s
+	}
+	return []string{env}
+}
+
+func buildVariables(s *Script, regs []Registration, wf *Workflows) []Variable {
+	byName := map[string]*Variable{}
+	var names []string
+	for _, reg := range regs {
+		for _, src := range reg.Sources {
+			v := byName[src]
+			if v == nil {
+				secs := githubSecrets(wf, src)
+				v = &Variable{Name: src, GitHubSecret: secs[0], Mapped: len(wf.SecretsFor(src)) > 0, Lines: []int{}, OtherReferences: []Reference{}}
+				if len(secs) > 1 {
+					v.GitHubSecrets = secs
+				}
+				byName[src] = v
+				names = append(names, src)
+			}
+			v.Registrations++
+			if reg.Status == StatusServed {
+				v.Served++
+			}
+			if n := len(v.Lines); n == 0 || v.Lines[n-1] != reg.Line {
+				v.Lines = append(v.Lines, reg.Line)
+			}
+		}
+	}
+	// Environment names the script reads: env: entries for them feed the
+	// script and are not "other" references.
+	scriptVars := map[string]bool{}
+	for n := range byName {
+		scriptVars[n] = true
+	}
+	for _, u := range s.Unrecognized {
+		for _, n := range u.Variables {
+			scriptVars[n] = true
+		}
+	}
+	// Index what each GitHub secret is read by.
+	varsOfSecret := map[string][]string{}
+	for _, name := range names {
+		for _, sec := range byName[name].secrets() {
+			varsOfSecret[sec] = append(varsOfSecret[sec], name)
+		}
+	}
+	refsOf := map[string][]Reference{}
+	if wf != nil {
+		for _, ref := range wf.References {
+			refsOf[ref.Secret] = append(refsOf[ref.Secret], ref)
+		}
+		for _, m := range wf.EnvMappings {
+			if !scriptVars[m.Env] {
+				refsOf[m.Secret] = append(refsOf[m.Secret], Reference{File: m.File, Line: m.Line, Context: m.Context + " (an environment name the script does not read)", Secret: m.Secret})
+			}
+		}
+	}
+	for _, name := range names {
+		v := byName[name]
+		for _, sec := range v.secrets() {
+			v.OtherReferences = append(v.OtherReferences, refsOf[sec]...)
+			for _, other := range varsOfSecret[sec] {
+				if o := byName[other]; other != name && o.Served < o.Registrations {
+					v.OtherReferences = append(v.OtherReferences, Reference{File: s.Name, Line: o.Lines[0], Context: "script variable " + other + " also comes from " + sec + " and is leftover", Secret: sec})
+				}
+			}
+		}
+		for _, u := range s.Unrecognized {
+			for _, n := range u.Variables {
+				if n == name {
+					v.OtherReferences = append(v.OtherReferences, Reference{File: s.Name, Line: u.Line, Context: "unrecognized statement: " + u.Reason, Secret: v.GitHubSecret})
+				}
+			}
+		}
+		switch {
+		case v.Served < v.Registrations:
+			v.Status = VarLeftover
+		case len(v.OtherReferences) > 0:
+			v.Status = VarInUse
+		default:
+			v.Status = VarSafeToDelete
+		}
+	}
+	sort.Strings(names)
+	out := make([]Variable, len(names))
+	for i, n := range names {
+		out[i] = *byName[n]
+	}
+	return out
+}
+
+// index answers which secret serves a (connector, file).
+type index struct {
+	serving map[labels.Target][]string
+	invalid []labels.Entry
+	ids     map[string]bool
+}
+
+func newIndex(entries []labels.Entry) *index {
+	x := &index{serving: map[labels.Target][]string{}, ids: map[string]bool{}}
+	for _, e := range entries {
+		x.ids[e.Secret] = true
+		if e.Problem != nil {
+			x.invalid = append(x.invalid, e)
+			continue
+		}
+		for _, t := range e.Targets() {
+			x.serving[t] = append(x.serving[t], e.Secret)
+		}
+	}
+	for _, s := range x.serving {
+		sort.Strings(s)
+	}
+	return x
+}
+
+func (x *index) status(connector, file string) (Status, string, string) {
+	secs := x.serving[labels.Target{Connector: connector, File: file}]
+	switch {
+	case len(secs) == 1:
+		return StatusServed, secs[0], ""
+	case len(secs) > 1:
+		return StatusLeftover, "", fmt.Sprintf("claimed by %d secrets (%s): sync writes neither; remove or relabel all but one", len(secs), strings.Join(secs, ", "))
+	}
+	if e, ok := x.invalidFor(connector, file); ok {
+		return StatusLeftover, "", e.Secret + " names this connector but its labels are invalid: " + strings.ReplaceAll(e.Problem.Error(), "\n", "; ")
+	}
+	if !strings.HasSuffix(file, labels.FileExt) {
+		return StatusLeftover, "", "GSM secrets serve only .json files: " + file + " needs another home"
+	}
+	return StatusLeftover, "", ""
+}
+
+// invalidFor finds a secret with label problems that seems meant for
+// (connector, file): its raw connector label names the connector.
+func (x *index) invalidFor(connector, file string) (labels.Entry, bool) {
+	for _, e := range x.invalid {
+		raw, ok := e.Labels[labels.ConnectorKey]
+		if !ok {
+			continue
+		}
+		for _, part := range strings.Split(raw, "_") {
+			if part == connector && (e.File == "" || e.File == file) {
+				return e, true
+			}
+		}
+	}
+	return labels.Entry{}, false
+}

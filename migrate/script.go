@@ -1,0 +1,757 @@
+package migrate
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"path"
+	"regexp"
+	"sort"
+	"strings"
+
+	"mvdan.cc/sh/v3/syntax"
+
+	"github.com/airbytehq/ci-secrets/labels"
+)
+
+// Kind tells how a registration's file relates to its GitHub secret.
+type Kind string
+
+const (
+	// KindVerbatim: the file is the secret's value, unchanged.
+	KindVerbatim Kind = "verbatim"
+	// KindTemplated: the file is built from a template with the secret's
+	// value inserted (jq --arg ... sample.json > file); GSM must hold the
+	// finished file.
+	KindTemplated Kind = "templated"
+	// KindDerived: the value is computed in the script from one or more
+	// secrets (X=$(jq ... "$REAL"); helper "$X").
+	KindDerived Kind = "derived"
+)
+
+// Status of a registration against the GSM inventory.
+type Status string
+
+const (
+	// StatusServed: exactly one valid GSM secret serves the (connector, file).
+	StatusServed Status = "served"
+	// StatusLeftover: no secret serves it yet (or several conflict).
+	StatusLeftover Status = "leftover"
+)
+
+// Registration is one statement of the script that writes (shapes 1 and 2)
+// or registers (shape 3) a GitHub secret as a connector's secrets file.
+type Registration struct {
+	Line      int    `json:"line"`
+	Connector string `json:"connector"`
+	File      string `json:"file"`
+	// Path is where the legacy script put the file, relative to the monorepo root.
+	Path string `json:"path"`
+	// Variable is the environment variable (GitHub side) the value comes
+	// from; for a value derived from several, the first of Sources.
+	Variable string `json:"variable"`
+	// Sources lists every environment variable the value comes from.
+	Sources []string `json:"sources"`
+	// Via lists the script variables a derived value went through, nearest first.
+	Via []string `json:"via,omitempty"`
+	// GitHubSecret is the GitHub secret behind Variable (from the workflows;
+	// the same name when no workflow maps it).
+	GitHubSecret string `json:"github_secret"`
+	Kind         Kind   `json:"kind"`
+	Status       Status `json:"status"`
+	// GSMSecret is the secret that serves (Connector, File); empty when leftover.
+	GSMSecret string `json:"gsm_secret"`
+	// Note explains a leftover that GSM almost serves (a conflict, invalid labels).
+	Note string `json:"note,omitempty"`
+	// Command is the statement's command (write_standard_creds, echo, jq...).
+	Command string `json:"command"`
+	// Shape is the script generation: 1 raw shell, 2 helper, 3 read_secrets.
+	Shape int    `json:"shape"`
+	Text  string `json:"text"`
+
+	span span
+}
+
+// span locates a registration's statement for the rewrite.
+type span struct {
+	start, end int    // byte range of the whole lines, end after the '\n'
+	block      int    // enclosing statement list: 0 for the file's top level
+	keep       string // why the lines cannot be removed; empty if they can
+}
+
+// CommentedOut is a comment that parses as a registration.
+type CommentedOut struct {
+	Line      int    `json:"line"`
+	Connector string `json:"connector"`
+	File      string `json:"file"`
+	Variable  string `json:"variable,omitempty"`
+	Text      string `json:"text"`
+}
+
+// Unrecognized is a statement that touches a secret-like variable in a way
+// the reader does not understand. Nothing that touches a secret is dropped
+// silently: it lands here.
+type Unrecognized struct {
+	Line      int      `json:"line"`
+	Text      string   `json:"text"`
+	Reason    string   `json:"reason"`
+	Variables []string `json:"variables,omitempty"`
+}
+
+// LiteralWrite is a statement that writes a connector secrets file from a
+// literal (often a forgotten '$'): reported, not counted as a secret use.
+type LiteralWrite struct {
+	Line      int    `json:"line"`
+	Connector string `json:"connector"`
+	File      string `json:"file"`
+	Path      string `json:"path"`
+	Hint      string `json:"hint"`
+	Text      string `json:"text"`
+}
+
+// Script is what ReadScript understood of a legacy script.
+type Script struct {
+	Name          string
+	Registrations []Registration
+	CommentedOut  []CommentedOut
+	Unrecognized  []Unrecognized
+	LiteralWrites []LiteralWrite
+	// Helpers are the functions whose calls are registrations, with the
+	// argument positions used.
+	Helpers []Helper
+	// Bases are the connectors the script writes under bases/ rather than connectors/.
+	Bases []string
+
+	src        []byte
+	blockSizes map[int]int
+	assigned   map[string]int // script variable -> line of its last top-level assignment
+}
+
+// Source returns the script's bytes as read.
+func (s *Script) Source() []byte { return s.src }
+
+// Helper describes a registration function: `NAME connector "$VAR" [file]`
+// in the conventional order, or the order its body reveals.
+type Helper struct {
+	Name        string
+	Defined     bool // defined in the script (else a well-known name)
+	Connector   int  // 1-based argument positions
+	Value       int
+	File        int
+	DefaultFile string
+	Shape       int
+}
+
+// knownHelpers are the registration functions of the historical scripts,
+// recognised even when defined elsewhere (a sourced library).
+var knownHelpers = map[string]Helper{
+	"write_standard_creds": {Name: "write_standard_creds", Connector: 1, Value: 2, File: 3, DefaultFile: "config.json", Shape: 2},
+	"read_secrets":         {Name: "read_secrets", Connector: 1, Value: 2, File: 3, DefaultFile: "config.json", Shape: 3},
+}
+
+// Limits that bound the work on hostile input.
+const (
+	maxDepth   = 64 // nesting of compound statements walked for registrations
+	maxSources = 32 // variables a derived value is traced to
+	maxVia     = 8  // script variables listed in a derivation chain
+	maxText    = 160
+)
+
+// ReadScript parses src (named name in errors) and finds its registrations.
+// The error is an *InputError (errors.Is(err, ErrBadInput)) for empty,
+// binary or oversized input and for a parse error, with line and column.
+func ReadScript(name string, src []byte) (*Script, error) {
+	if err := checkText(name, src); err != nil {
+		return nil, err
+	}
+	f, err := syntax.NewParser(syntax.KeepComments(true), syntax.Variant(syntax.LangBash)).Parse(bytes.NewReader(src), name)
+	if err != nil {
+		return nil, parseError(name, err)
+	}
+	a := newAnalyzer(name, src, f)
+	a.run(f)
+	return a.s, nil
+}
+
+func parseError(name string, err error) error {
+	var pe syntax.ParseError
+	if errors.As(err, &pe) {
+		return &InputError{File: name, Line: int(pe.Pos.Line()), Col: int(pe.Pos.Col()), Msg: "does not parse as a bash script: " + pe.Text}
+	}
+	var le syntax.LangError
+	if errors.As(err, &le) {
+		return &InputError{File: name, Line: int(le.Pos.Line()), Col: int(le.Pos.Col()), Msg: "does not parse as a bash script: " + le.Feature + " is not bash"}
+	}
+	return &InputError{File: name, Msg: "does not parse as a bash script: " + err.Error()}
+}
+
+// varInfo is what the script assigned to a variable, at the point reached.
+type varInfo struct {
+	line    int
+	val     wordVal
+	aliasOf string // exact copy of this environment variable
+}
+
+type analyzer struct {
+	s        *Script
+	src      []byte
+	vars     map[string]*varInfo
+	helpers  map[string]Helper
+	funcs    map[string]bool
+	bases    map[string]bool
+	comments []syntax.Comment // outside function bodies, in order
+	nextCmt  int
+	nblocks  int
+}
+
+func newAnalyzer(name string, src []byte, f *syntax.File) *analyzer {
+	a := &analyzer{
+		s: &Script{
+			Name: name, src: src,
+			Registrations: []Registration{}, CommentedOut: []CommentedOut{},
+			Unrecognized: []Unrecognized{}, LiteralWrites: []LiteralWrite{},
+			blockSizes: map[int]int{}, assigned: map[string]int{},
+		},
+		src:  src,
+		vars: map[string]*varInfo{},
+	}
+	a.scanFunctions(f)
+	return a
+}
+
+func (a *analyzer) run(f *syntax.File) {
+	a.s.blockSizes[0] = len(f.Stmts)
+	a.stmts(f.Stmts, 0, 0)
+	a.flushComments(len(a.src) + 1)
+	sort.SliceStable(a.s.Unrecognized, func(i, j int) bool { return a.s.Unrecognized[i].Line < a.s.Unrecognized[j].Line })
+}
+
+// stmts walks a statement list in order. block identifies the list for the
+// rewrite (0 is the file's top level).
+func (a *analyzer) stmts(list []*syntax.Stmt, block, depth int) {
+	for _, st := range list {
+		a.stmt(st, block, depth, true)
+	}
+}
+
+// newBlock registers a nested statement list and walks it.
+func (a *analyzer) block(list []*syntax.Stmt, depth int) {
+	a.nblocks++
+	id := a.nblocks
+	a.s.blockSizes[id] = len(list)
+	a.stmts(list, id, depth+1)
+}
+
+// stmt handles one statement. member is false for statements that are not
+// members of a statement list (the sides of && and ||), which the rewrite
+// never removes.
+func (a *analyzer) stmt(st *syntax.Stmt, block, depth int, member bool) {
+	a.flushComments(int(st.Pos().Offset()))
+	if depth > maxDepth {
+		a.touch(st, st, "nested too deeply to analyse")
+		return
+	}
+	switch c := st.Cmd.(type) {
+	case nil:
+		a.touch(st, st, "")
+	case *syntax.FuncDecl:
+		// Plumbing: function bodies are not registrations.
+	case *syntax.CallExpr:
+		if len(c.Args) == 0 {
+			for _, as := range c.Assigns {
+				a.assign(as)
+			}
+			a.touchRedirs(st)
+			return
+		}
+		a.call(st, c, block, member)
+	case *syntax.DeclClause:
+		switch c.Variant.Value {
+		case "export", "declare", "typeset", "readonly", "local":
+			for _, as := range c.Args {
+				if as.Name != nil && !as.Naked {
+					a.assign(as)
+				}
+			}
+			a.touchRedirs(st)
+		default:
+			a.touch(st, st, "")
+		}
+	case *syntax.BinaryCmd:
+		if c.Op == syntax.Pipe || c.Op == syntax.PipeAll {
+			a.pipe(st, c, block, member)
+			return
+		}
+		nr, nl, nu := len(a.s.Registrations), len(a.s.LiteralWrites), len(a.s.Unrecognized)
+		a.stmt(c.X, block, depth+1, false)
+		a.stmt(c.Y, block, depth+1, false)
+		if len(a.s.Registrations) == nr && len(a.s.LiteralWrites) == nl && len(a.s.Unrecognized) > nu+1 {
+			// One report for the whole `a && b` line, not one per side.
+			a.s.Unrecognized = a.s.Unrecognized[:nu]
+			a.touch(st, st, "")
+		}
+	case *syntax.IfClause:
+		for ic := c; ic != nil; ic = ic.Else {
+			for _, cs := range ic.Cond {
+				a.stmt(cs, block, depth+1, false)
+			}
+			a.block(ic.Then, depth)
+		}
+		a.touchRedirs(st)
+	case *syntax.WhileClause:
+		for _, cs := range c.Cond {
+			a.stmt(cs, block, depth+1, false)
+		}
+		a.block(c.Do, depth)
+		a.touchRedirs(st)
+	case *syntax.ForClause:
+		a.touch(st, c.Loop, "")
+		a.block(c.Do, depth)
+		a.touchRedirs(st)
+	case *syntax.CaseClause:
+		a.touch(st, c.Word, "")
+		for _, it := range c.Items {
+			a.block(it.Stmts, depth)
+		}
+		a.touchRedirs(st)
+	case *syntax.Block:
+		a.block(c.Stmts, depth)
+		a.touchRedirs(st)
+	case *syntax.Subshell:
+		a.block(c.Stmts, depth)
+		a.touchRedirs(st)
+	default:
+		a.touch(st, st, "")
+	}
+}
+
+func (a *analyzer) touchRedirs(st *syntax.Stmt) {
+	for _, r := range st.Redirs {
+		a.touch(st, r, "")
+	}
+}
+
+// call handles a simple command with arguments.
+func (a *analyzer) call(st *syntax.Stmt, c *syntax.CallExpr, block int, member bool) {
+	f := a.classifyCall(st, c)
+	a.record(st, f, block, member)
+}
+
+// finding is what one statement turned out to be.
+type finding struct {
+	reg   *Registration
+	lit   *LiteralWrite
+	unrec *Unrecognized
+}
+
+func (a *analyzer) record(st *syntax.Stmt, f finding, block int, member bool) {
+	switch {
+	case f.reg != nil:
+		f.reg.span = a.spanOf(st, block, member)
+		a.s.Registrations = append(a.s.Registrations, *f.reg)
+	case f.lit != nil:
+		a.s.LiteralWrites = append(a.s.LiteralWrites, *f.lit)
+	case f.unrec != nil:
+		a.s.Unrecognized = append(a.s.Unrecognized, *f.unrec)
+	}
+}
+
+// classifyCall decides what a simple command is, without changing the
+// analyzer's state (it also serves commented-out lines).
+func (a *analyzer) classifyCall(st *syntax.Stmt, c *syntax.CallExpr) finding {
+	name := c.Args[0].Lit()
+	if h, ok := a.helpers[name]; ok && len(c.Assigns) == 0 {
+		return a.helperCall(st, c, h)
+	}
+	if out := outputRedirect(st.Redirs); out != nil {
+		if p, ok := a.secretsPath(out.Word); ok {
+			return a.write(st, c, out, p)
+		}
+		if vars := a.touched(st); len(vars) > 0 {
+			return unrecognized(a, st, vars, "writes "+dollarList(vars)+" to a file outside a connector's secrets folder")
+		}
+		return finding{}
+	}
+	vars := a.touched(st)
+	if len(vars) == 0 {
+		return finding{}
+	}
+	if a.funcs[name] {
+		return unrecognized(a, st, vars, "passes "+dollarList(vars)+" to function "+name+", which is not a known credentials helper")
+	}
+	return unrecognized(a, st, vars, "uses "+dollarList(vars)+" outside a registration")
+}
+
+func unrecognized(a *analyzer, n syntax.Node, vars []string, reason string) finding {
+	return finding{unrec: &Unrecognized{Line: int(n.Pos().Line()), Text: a.text(n), Reason: reason, Variables: vars}}
+}
+
+// touch lists node's statement as unrecognized when node touches a
+// secret-like variable. reason overrides the default wording.
+func (a *analyzer) touch(st *syntax.Stmt, node syntax.Node, reason string) {
+	vars := a.touched(node)
+	if len(vars) == 0 && reason == "" {
+		return
+	}
+	if reason == "" {
+		reason = "uses " + dollarList(vars) + " outside a registration"
+	}
+	a.s.Unrecognized = append(a.s.Unrecognized, Unrecognized{Line: int(node.Pos().Line()), Text: a.text(st), Reason: reason, Variables: vars})
+}
+
+// helperCall reads `helper connector "$VAR" [file]`.
+func (a *analyzer) helperCall(st *syntax.Stmt, c *syntax.CallExpr, h Helper) finding {
+	args := c.Args[1:]
+	if len(args) < max(h.Connector, h.Value) {
+		vars := a.touched(st)
+		return unrecognized(a, st, vars, fmt.Sprintf("%s needs a connector and a value (%d arguments given)", h.Name, len(args)))
+	}
+	connW := args[h.Connector-1]
+	cv := a.evalWord(connW)
+	if !cv.known() {
+		return unrecognized(a, st, a.touched(st), "the connector name "+quoteText(a.wordText(connW))+" is not a literal")
+	}
+	conn := cv.text
+	if err := labels.ValidateConnector(conn); err != nil {
+		return unrecognized(a, st, a.touched(st), "the connector "+quoteText(conn)+" is not a valid connector name")
+	}
+	file := h.DefaultFile
+	if h.File > 0 && len(args) >= h.File {
+		fw := args[h.File-1]
+		fv := a.evalWord(fw)
+		if !fv.known() {
+			return unrecognized(a, st, a.touched(st), "the file name "+quoteText(a.wordText(fw))+" is not a literal")
+		}
+		if !plainFileName(fv.text) {
+			return unrecognized(a, st, a.touched(st), "the file name "+quoteText(fv.text)+" is not a plain file name")
+		}
+		file = fv.text
+	}
+	area := "connectors"
+	if a.bases[conn] {
+		area = "bases"
+	}
+	p := secretsPath{area: area, connector: conn, file: file}
+	v := a.classifyValue(args[h.Value-1])
+	return a.finish(st, h.Name, h.Shape, p, v)
+}
+
+// write reads a shape-1 write: `echo "$VAR" > dir/file`, `printf`,
+// `cat <<EOF`, `jq --arg v "$VAR" ... > dir/file`.
+func (a *analyzer) write(st *syntax.Stmt, c *syntax.CallExpr, out *syntax.Redirect, p secretsPath) finding {
+	name := c.Args[0].Lit()
+	if out.Op == syntax.AppOut {
+		return unrecognized(a, st, a.touched(st), "appends to "+p.String()+" instead of writing it")
+	}
+	if len(c.Assigns) > 0 {
+		return unrecognized(a, st, a.touched(st), "sets variables for the command that writes "+p.String())
+	}
+	var v valueClass
+	args := c.Args[1:]
+	switch name {
+	case "echo":
+		for len(args) > 0 && isEchoFlag(args[0].Lit()) {
+			args = args[1:]
+		}
+		v = a.classifyWords(args)
+	case "printf":
+		if len(args) == 2 && isPlainFormat(a.evalWord(args[0])) {
+			v = a.classifyValue(args[1])
+		} else {
+			v = a.classifyWords(args)
+			if v.kind == KindVerbatim {
+				v.kind = KindDerived
+			}
+		}
+	case "cat":
+		if in := inputRedirect(st.Redirs); in != nil && len(args) == 0 {
+			if in.Op == syntax.WordHdoc {
+				v = a.classifyValue(in.Word)
+			} else {
+				v = a.classifyHeredoc(in.Hdoc)
+			}
+			break
+		}
+		v = a.classifyGeneric(st, name)
+	default:
+		v = a.classifyGeneric(st, name)
+	}
+	return a.finish(st, name, 1, p, v)
+}
+
+// pipe handles `... | ... > dir/file` (a derived value) and any other pipeline.
+func (a *analyzer) pipe(st *syntax.Stmt, c *syntax.BinaryCmd, block int, member bool) {
+	last := c.Y
+	for {
+		b, ok := last.Cmd.(*syntax.BinaryCmd)
+		if !ok || (b.Op != syntax.Pipe && b.Op != syntax.PipeAll) {
+			break
+		}
+		last = b.Y
+	}
+	if out := outputRedirect(last.Redirs); out != nil {
+		if p, ok := a.secretsPath(out.Word); ok {
+			v := a.classifyGeneric(st, "")
+			if v.kind == KindTemplated || v.kind == KindVerbatim {
+				v.kind = KindDerived
+			}
+			a.record(st, a.finish(st, "pipeline", 1, p, v), block, member)
+			return
+		}
+	}
+	a.touch(st, st, "")
+}
+
+// finish turns a classified value into the statement's finding.
+func (a *analyzer) finish(st *syntax.Stmt, command string, shape int, p secretsPath, v valueClass) finding {
+	switch {
+	case v.problem != "":
+		return unrecognized(a, st, a.touched(st), v.problem+" (writing "+p.String()+")")
+	case v.literal:
+		return finding{lit: &LiteralWrite{Line: int(st.Pos().Line()), Connector: p.connector, File: p.file, Path: p.String(), Hint: v.hint, Text: a.text(st)}}
+	}
+	return finding{reg: &Registration{
+		Line: int(st.Pos().Line()), Connector: p.connector, File: p.file, Path: p.String(),
+		Variable: v.sources[0], Sources: v.sources, Via: v.via, Kind: v.kind,
+		Command: command, Shape: shape, Text: a.text(st),
+	}}
+}
+
+// assign records a top-level assignment, in order: later statements see the
+// new value.
+func (a *analyzer) assign(as *syntax.Assign) {
+	name := as.Name.Value
+	info := &varInfo{line: int(as.Pos().Line())}
+	switch {
+	case as.Array != nil || as.Index != nil:
+		// Arrays are not followed: remember only what they derive from.
+		var srcs, via []string
+		syntax.Walk(as, func(n syntax.Node) bool {
+			if pe, ok := n.(*syntax.ParamExp); ok && pe.Param != nil && pe.Param.Value != name {
+				srcs, via = a.sourcesOf(pe.Param.Value, srcs, via)
+			}
+			return true
+		})
+		info.val = wordVal{text: unknown, dollar: true, sources: srcs, via: via}
+	case as.Value == nil:
+		info.val = wordVal{}
+	default:
+		info.val = a.evalWord(as.Value)
+		if pe := singleParam(as.Value); pe != nil && plainParam(pe) {
+			n := pe.Param.Value
+			if prev, ok := a.vars[n]; ok && prev.aliasOf != "" {
+				info.aliasOf = prev.aliasOf
+			} else if !ok && secretLike(n) {
+				info.aliasOf = n
+			}
+		}
+	}
+	if as.Append {
+		if prev, ok := a.vars[name]; ok {
+			info.val.text = prev.val.text + info.val.text
+			info.val.dollar = info.val.dollar || prev.val.dollar
+			info.val.sources = union(prev.val.sources, info.val.sources)
+			info.val.via = union(prev.val.via, info.val.via)
+		} else {
+			info.val.text = unknown + info.val.text
+		}
+		info.aliasOf = ""
+	}
+	a.vars[name] = info
+	a.s.assigned[name] = info.line
+}
+
+// spanOf decides whether a registration's statement can be removed by the
+// rewrite: whole lines only, holding nothing but the statement (and a
+// trailing comment), no here-document.
+func (a *analyzer) spanOf(st *syntax.Stmt, block int, member bool) span {
+	start, end := int(st.Pos().Offset()), int(st.End().Offset())
+	sp := span{block: block}
+	ls := bytes.LastIndexByte(a.src[:start], '\n') + 1
+	le := len(a.src)
+	if i := bytes.IndexByte(a.src[end:], '\n'); i >= 0 {
+		le = end + i + 1
+	}
+	sp.start, sp.end = ls, le
+	switch {
+	case !member:
+		sp.keep = "part of a larger command (&& or ||)"
+	case strings.TrimLeft(string(a.src[ls:start]), " \t") != "":
+		sp.keep = "shares its line with another statement"
+	case !restIsBlank(a.src[end:le]):
+		sp.keep = "shares its line with another statement"
+	}
+	for _, r := range st.Redirs {
+		if r.Hdoc != nil {
+			sp.keep = "uses a here-document"
+		}
+	}
+	return sp
+}
+
+func restIsBlank(b []byte) bool {
+	s := strings.TrimLeft(string(b), " \t")
+	return s == "" || s == "\n" || s == "\r\n" || strings.HasPrefix(s, "#")
+}
+
+// flushComments reads the comments before offset as possible commented-out
+// registrations.
+func (a *analyzer) flushComments(offset int) {
+	for a.nextCmt < len(a.comments) && int(a.comments[a.nextCmt].Hash.Offset()) < offset {
+		a.comment(a.comments[a.nextCmt])
+		a.nextCmt++
+	}
+}
+
+// comment parses a comment's text as a statement; when it is a registration
+// (or a literal write) it was commented out.
+func (a *analyzer) comment(c syntax.Comment) {
+	text := strings.TrimSpace(strings.TrimLeft(c.Text, "#"))
+	if !a.looksLikeRegistration(text) {
+		return
+	}
+	f, err := syntax.NewParser(syntax.Variant(syntax.LangBash)).Parse(strings.NewReader(text), "")
+	if err != nil || len(f.Stmts) != 1 {
+		return
+	}
+	st := f.Stmts[0]
+	ce, ok := st.Cmd.(*syntax.CallExpr)
+	if !ok || len(ce.Args) == 0 {
+		return
+	}
+	// Positions inside the comment are relative to its text: use the comment's line.
+	saved := a.src
+	a.src = []byte(text)
+	fd := a.classifyCall(st, ce)
+	a.src = saved
+	co := CommentedOut{Line: int(c.Hash.Line()), Text: truncate("#" + c.Text)}
+	switch {
+	case fd.reg != nil:
+		co.Connector, co.File, co.Variable = fd.reg.Connector, fd.reg.File, fd.reg.Variable
+	case fd.lit != nil:
+		co.Connector, co.File = fd.lit.Connector, fd.lit.File
+	default:
+		return
+	}
+	a.s.CommentedOut = append(a.s.CommentedOut, co)
+}
+
+func (a *analyzer) looksLikeRegistration(text string) bool {
+	if text == "" || len(text) > 4096 {
+		return false
+	}
+	for name := range a.helpers {
+		if strings.HasPrefix(text, name) {
+			return true
+		}
+	}
+	return strings.Contains(text, ">") && strings.Contains(text, "secrets")
+}
+
+// text is the statement's first line, trimmed and cut, for reports.
+func (a *analyzer) text(n syntax.Node) string {
+	off := int(n.Pos().Offset())
+	if off > len(a.src) {
+		return ""
+	}
+	ls := bytes.LastIndexByte(a.src[:off], '\n') + 1
+	le := bytes.IndexByte(a.src[off:], '\n')
+	if le < 0 {
+		le = len(a.src)
+	} else {
+		le += off
+	}
+	return truncate(strings.TrimSpace(string(a.src[ls:le])))
+}
+
+func (a *analyzer) wordText(w *syntax.Word) string {
+	s, e := int(w.Pos().Offset()), int(w.End().Offset())
+	if s > e || e > len(a.src) {
+		return ""
+	}
+	return string(a.src[s:e])
+}
+
+func truncate(s string) string {
+	if len(s) <= maxText {
+		return s
+	}
+	cut := maxText
+	for cut > 0 && s[cut]&0xC0 == 0x80 { // do not split a UTF-8 sequence
+		cut--
+	}
+	return s[:cut] + "..."
+}
+
+func quoteText(s string) string { return "`" + truncate(s) + "`" }
+
+func dollarList(vars []string) string {
+	out := make([]string, len(vars))
+	for i, v := range vars {
+		out[i] = "$" + v
+	}
+	return strings.Join(out, ", ")
+}
+
+// secretsPath is a connector secrets file.
+type secretsPath struct{ area, connector, file string }
+
+func (p secretsPath) String() string {
+	return "airbyte-integrations/" + p.area + "/" + p.connector + "/secrets/" + p.file
+}
+
+// pathRe matches a connector secrets file; whatever precedes
+// airbyte-integrations/ (a root variable) does not matter.
+var pathRe = regexp.MustCompile(`(?:^|/)(?:airbyte-integrations/)?(connectors|bases)/([^/\x00]+)/secrets/([^/\x00]+)$`)
+
+func (a *analyzer) secretsPath(w *syntax.Word) (secretsPath, bool) {
+	v := a.evalWord(w)
+	p := path.Clean(v.text)
+	m := pathRe.FindStringSubmatch(p)
+	if m == nil || labels.ValidateConnector(m[2]) != nil || !plainFileName(m[3]) {
+		return secretsPath{}, false
+	}
+	return secretsPath{area: m[1], connector: m[2], file: m[3]}, true
+}
+
+func plainFileName(s string) bool {
+	return s != "" && s != "." && s != ".." && !strings.ContainsAny(s, "/\x00")
+}
+
+func outputRedirect(rs []*syntax.Redirect) *syntax.Redirect {
+	for _, r := range rs {
+		switch r.Op {
+		case syntax.RdrOut, syntax.RdrClob, syntax.AppOut, syntax.RdrAll:
+			if r.N == nil || r.N.Value == "1" {
+				return r
+			}
+		}
+	}
+	return nil
+}
+
+func inputRedirect(rs []*syntax.Redirect) *syntax.Redirect {
+	for _, r := range rs {
+		switch r.Op {
+		case syntax.Hdoc, syntax.DashHdoc, syntax.WordHdoc:
+			return r
+		}
+	}
+	return nil
+}
+
+func isEchoFlag(s string) bool {
+	if len(s) < 2 || s[0] != '-' {
+		return false
+	}
+	for _, r := range s[1:] {
+		if r != 'n' && r != 'e' && r != 'E' {
+			return false
+		}
+	}
+	return true
+}
+
+func isPlainFormat(v wordVal) bool {
+	return v.known() && (v.text == "%s" || v.text == `%s\n` || v.text == "%s\n")
+}

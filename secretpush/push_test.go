@@ -1,0 +1,546 @@
+package secretpush
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/airbytehq/ci-secrets/gsm"
+	"github.com/airbytehq/ci-secrets/writer"
+)
+
+func testCtx(t *testing.T) context.Context {
+	return zerolog.New(zerolog.NewTestWriter(t)).WithContext(t.Context())
+}
+
+func run(t *testing.T, st Store, tr *tree, opts Options) *Result {
+	t.Helper()
+	res, err := Run(testCtx(t), st, writer.Layout{Root: tr.root}, opts)
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	checkNoValues(t, res, tr)
+	return res
+}
+
+// checkNoValues fails when any secret value of the tree's updates or the
+// store appears in the result, its JSON or its error messages.
+func checkNoValues(t *testing.T, res *Result, tr *tree) {
+	t.Helper()
+	out, err := json.Marshal(res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(out)
+	for _, f := range res.Failed {
+		text += "\n" + f.Err.Error()
+	}
+	_ = filepath.WalkDir(tr.root, func(p string, d os.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return nil
+		}
+		data, _ := os.ReadFile(p)
+		for _, v := range secretish(data) {
+			if strings.Contains(text, v) {
+				t.Errorf("value %q of %s appears in the result:\n%s", v, p, text)
+			}
+		}
+		return nil
+	})
+}
+
+// secretish extracts the test values: every word holding "secret" or "token".
+func secretish(data []byte) []string {
+	var out []string
+	for _, w := range strings.FieldsFunc(string(data), func(r rune) bool { return strings.ContainsRune(" \"{}:,[]\n\t", r) }) {
+		if strings.Contains(w, "secret-") || strings.Contains(w, "token-") {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+func failuresWith(t *testing.T, res *Result, target error) []Failure {
+	t.Helper()
+	var out []Failure
+	for _, f := range res.Failed {
+		if errors.Is(f.Err, target) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func TestPushChanged(t *testing.T) {
+	st := newMemStore()
+	st.put("SECRET_SOURCE-FOO_CREDS", map[string]string{"connector": "source-foo"}, `{"token": "token-old"}`)
+	tr := newTree(t)
+	tr.write("source-foo", "config|100.json", `{"token": "token-new"}`)
+
+	res := run(t, st, tr, Options{Connectors: []string{"source-foo"}})
+	if !res.OK() || len(res.Pushed) != 1 {
+		t.Fatalf("want one push, got %+v", res)
+	}
+	p := res.Pushed[0]
+	if p.Secret != "SECRET_SOURCE-FOO_CREDS" || p.Version != "1" || p.AddedVersion != "2" || p.DisabledVersion != "1" {
+		t.Errorf("push = %+v", p)
+	}
+	if want := filepath.Join(tr.updates("source-foo"), "config|100.json"); len(p.Files) != 1 || p.Files[0].Path != want || p.Files[0].File != "config.json" {
+		t.Errorf("files = %+v, want %s", p.Files, want)
+	}
+	want := []string{`1:off:{"token": "token-old"}`, `2:on:{"token": "token-new"}`}
+	if got := st.state("SECRET_SOURCE-FOO_CREDS"); !slices.Equal(got, want) {
+		t.Errorf("versions = %q, want %q", got, want)
+	}
+	if st.calls["ListSecrets"] != 1 {
+		t.Errorf("ListSecrets called %d times", st.calls["ListSecrets"])
+	}
+	// The file is left in place, and a second run finds nothing to do.
+	res = run(t, st, tr, Options{Connectors: []string{"source-foo"}})
+	if len(res.Unchanged) != 1 || len(res.Pushed) != 0 || res.Unchanged[0].Version != "2" {
+		t.Fatalf("second run: %+v", res)
+	}
+	if st.calls["AddVersion"] != 1 {
+		t.Errorf("AddVersion called %d times over two runs", st.calls["AddVersion"])
+	}
+}
+
+func TestPushUnchangedAsJSON(t *testing.T) {
+	st := newMemStore()
+	st.put("SECRET_SOURCE-FOO_CREDS", map[string]string{"connector": "source-foo"},
+		`{"a": 1, "b": {"token": "token-same", "n": [1.0, 2e3, 12345678901234567890]}}`)
+	tr := newTree(t)
+	tr.write("source-foo", "config|1.json", "{\n  \"b\": {\"n\": [1, 2000, 12345678901234567890], \"token\": \"token\\u002dsame\"},\n  \"a\": 1.00\n}\n")
+	res := run(t, st, tr, Options{Connectors: []string{"source-foo"}})
+	if !res.OK() || len(res.Unchanged) != 1 || len(res.Pushed) != 0 || st.calls["AddVersion"] != 0 {
+		t.Fatalf("want unchanged, got %+v (calls %v)", res, st.calls)
+	}
+}
+
+func TestPushNewestWins(t *testing.T) {
+	st := newMemStore()
+	st.put("SECRET_SOURCE-FOO_CREDS", map[string]string{"connector": "source-foo"}, `{"token": "token-0"}`)
+	st.put("SECRET_SOURCE-FOO_OAUTH__CREDS", map[string]string{"connector": "source-foo", "filename": "oauth"}, `{"token": "token-o0"}`)
+	tr := newTree(t)
+	// By number: 10 beats 9 (numerically, not as text).
+	tr.write("source-foo", "config|9.json", `{"token": "token-9"}`)
+	tr.write("source-foo", "config|10.json", `{"token": "token-10"}`)
+	tr.write("source-foo", "config|2.json", `{"token": "token-2"}`)
+	// Equal numbers: the newest modification time wins.
+	older := tr.write("source-foo", "oauth|5.json", `{"token": "token-o-older"}`)
+	tr.write("source-foo", "oauth|005.json", `{"token": "token-o-newer"}`)
+	past := time.Now().Add(-time.Hour)
+	if err := os.Chtimes(older, past, past); err != nil {
+		t.Fatal(err)
+	}
+	res := run(t, st, tr, Options{Connectors: []string{"source-foo"}})
+	if !res.OK() || len(res.Pushed) != 2 {
+		t.Fatalf("want two pushes, got %+v", res)
+	}
+	if got := st.state("SECRET_SOURCE-FOO_CREDS"); got[len(got)-1] != `2:on:{"token": "token-10"}` {
+		t.Errorf("config versions = %q", got)
+	}
+	if got := st.state("SECRET_SOURCE-FOO_OAUTH__CREDS"); got[len(got)-1] != `2:on:{"token": "token-o-newer"}` {
+		t.Errorf("oauth versions = %q", got)
+	}
+	var sup []string
+	for _, s := range res.Superseded {
+		sup = append(sup, filepath.Base(s.Path)+">"+filepath.Base(s.By))
+	}
+	want := []string{"config|2.json>config|10.json", "config|9.json>config|10.json", "oauth|5.json>oauth|005.json"}
+	if !slices.Equal(sup, want) {
+		t.Errorf("superseded = %q, want %q", sup, want)
+	}
+	for _, n := range []string{"config|2.json", "config|9.json", "oauth|5.json"} {
+		if _, err := os.Stat(filepath.Join(tr.updates("source-foo"), n)); err != nil {
+			t.Errorf("superseded %s was not left in place: %v", n, err)
+		}
+	}
+}
+
+func TestPushRefusals(t *testing.T) {
+	st := newMemStore()
+	st.put("SECRET_SOURCE-FOO_CREDS", map[string]string{"connector": "source-foo"}, `{"token": "token-0"}`)
+	st.put("SECRET_SOURCE-FOO_BIG__CREDS", map[string]string{"connector": "source-foo", "filename": "big"}, `{"token": "token-big0"}`)
+	st.put("SECRET_SOURCE-FOO_ARR__CREDS", map[string]string{"connector": "source-foo", "filename": "arr"}, `{"token": "token-arr0"}`)
+	st.put("SECRET_SOURCE-FOO_LINK__CREDS", map[string]string{"connector": "source-foo", "filename": "link"}, `{"token": "token-link0"}`)
+	st.put("SECRET_SOURCE-FOO_BAD__CREDS", map[string]string{"connector": "source-foo", "filename": "bad"}, `{"token": "token-bad0"}`)
+	tr := newTree(t)
+	tr.write("source-foo", "config|3.json", `{"token": "token-broken`)
+	tr.write("source-foo", "config|2.json", `{"token": "token-valid-but-older"}`)
+	tr.write("source-foo", "big|1.json", `{"token": "token-big`+strings.Repeat("x", gsm.MaxPayload)+`"}`)
+	tr.write("source-foo", "arr|1.json", `["token-in-array"]`)
+	target := tr.write("source-foo", "elsewhere.txt", `{"token": "token-elsewhere"}`)
+	if err := os.Symlink(target, filepath.Join(tr.updates("source-foo"), "link|1.json")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(tr.updates("source-foo"), "bad|1.json"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(filepath.Join(tr.updates("source-foo"), "bad|2.json"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tr.write("source-foo", "Config|1.json", `{"token": "token-caps"}`)
+	tr.write("source-foo", "config.json", `{"token": "token-nopipe"}`)
+	tr.write("source-foo", ".hidden|1.json", `{"token": "token-hidden"}`)
+
+	res := run(t, st, tr, Options{Connectors: []string{"source-foo"}})
+	if len(res.Pushed) != 0 || st.calls["AddVersion"] != 0 {
+		t.Fatalf("nothing may be pushed, got %+v", res.Pushed)
+	}
+	if st.calls["ListSecrets"] != 0 {
+		t.Errorf("nothing to push, yet ListSecrets was called")
+	}
+	byName := map[string]error{}
+	for _, f := range res.Failed {
+		byName[filepath.Base(f.Path)] = f.Err
+	}
+	for name, want := range map[string]error{
+		"config|3.json": ErrNotJSON, // the newest is broken: the older one is not used instead
+		"big|1.json":    ErrTooLarge,
+		"arr|1.json":    ErrNotJSON,
+		"link|1.json":   ErrSymlink,
+		"bad|2.json":    ErrNotRegular, // the newest is a pipe: never opened
+		"bad|1.json":    ErrNotRegular, // an older folder: refused all the same
+		"Config|1.json": ErrBadName,
+		"config.json":   ErrBadName,
+		"elsewhere.txt": ErrBadName,
+	} {
+		if err := byName[name]; !errors.Is(err, want) {
+			t.Errorf("%s: error %v, want %v", name, err, want)
+		}
+	}
+	if len(res.Failed) != 9 {
+		t.Errorf("want 9 failures, got %d: %+v", len(res.Failed), res.Failed)
+	}
+	if msg := byName["config|3.json"].Error(); !strings.Contains(msg, "syntax error at byte") && !strings.Contains(msg, "ends before") {
+		t.Errorf("invalid JSON message: %s", msg)
+	}
+}
+
+func TestPushFolderLinks(t *testing.T) {
+	st := newMemStore()
+	st.put("SECRET_SOURCE-FOO_CREDS", map[string]string{"connector": "source-foo"}, `{"token": "token-0"}`)
+	st.put("SECRET_SOURCE-BAR_CREDS", map[string]string{"connector": "source-bar"}, `{"token": "token-0"}`)
+	tr := newTree(t)
+	// updated_configurations of source-foo is a link to another folder.
+	elsewhere := filepath.Join(tr.root, "elsewhere")
+	os.MkdirAll(elsewhere, 0o700)
+	os.WriteFile(filepath.Join(elsewhere, "config|1.json"), []byte(`{"token": "token-linked"}`), 0o600)
+	os.MkdirAll(filepath.Dir(tr.updates("source-foo")), 0o700)
+	if err := os.Symlink(elsewhere, tr.updates("source-foo")); err != nil {
+		t.Fatal(err)
+	}
+	// The secrets folder of source-bar is a link.
+	os.MkdirAll(filepath.Join(elsewhere, "secrets", UpdatedDir), 0o700)
+	os.WriteFile(filepath.Join(elsewhere, "secrets", UpdatedDir, "config|1.json"), []byte(`{"token": "token-linked2"}`), 0o600)
+	os.MkdirAll(filepath.Join(tr.root, "airbyte-integrations", "connectors", "source-bar"), 0o755)
+	if err := os.Symlink(filepath.Join(elsewhere, "secrets"), filepath.Join(tr.root, "airbyte-integrations", "connectors", "source-bar", "secrets")); err != nil {
+		t.Fatal(err)
+	}
+	res := run(t, st, tr, Options{Connectors: []string{"source-foo", "source-bar"}})
+	if got := failuresWith(t, res, ErrSymlink); len(got) != 2 {
+		t.Fatalf("want 2 link refusals, got %+v", res.Failed)
+	}
+	if st.calls["AddVersion"] != 0 {
+		t.Error("pushed through a link")
+	}
+}
+
+func TestPushNoSecretAndConflict(t *testing.T) {
+	st := newMemStore()
+	st.put("SECRET_SOURCE-FOO_CREDS", map[string]string{"connector": "source-foo"}, `{"token": "token-a"}`)
+	st.put("SECRET_SOURCE-FOO_OTHER__CREDS", map[string]string{"connector": "source-foo_source-bar"}, `{"token": "token-b"}`)
+	st.put("SECRET_SOURCE-FOO_BROKEN__CREDS", map[string]string{"connector": "source-foo", "filename": "Oauth"}, `{"token": "token-c"}`)
+	// A name that looks like it serves source-foo/oauth.json but has no label: never guessed.
+	st.put("SECRET_SOURCE-FOO_OAUTH__CREDS", map[string]string{"connector": "source-baz"}, `{"token": "token-d"}`)
+	tr := newTree(t)
+	tr.write("source-foo", "config|1.json", `{"token": "token-new"}`)
+	tr.write("source-foo", "oauth|1.json", `{"token": "token-new2"}`)
+	res := run(t, st, tr, Options{Connectors: []string{"source-foo"}})
+	if len(res.Pushed) != 0 || st.calls["AddVersion"] != 0 || st.calls["Access"] != 0 {
+		t.Fatalf("nothing may be read or pushed: %+v %v", res, st.calls)
+	}
+	conf := failuresWith(t, res, ErrConflict)
+	if len(conf) != 1 || !strings.Contains(conf[0].Err.Error(), "SECRET_SOURCE-FOO_CREDS, SECRET_SOURCE-FOO_OTHER__CREDS") {
+		t.Errorf("conflict: %+v", conf)
+	}
+	none := failuresWith(t, res, ErrNoSecret)
+	if len(none) != 1 {
+		t.Fatalf("no-secret: %+v", res.Failed)
+	}
+	msg := none[0].Err.Error()
+	for _, want := range []string{"connector=source-foo", "filename=oauth", "never creates", "SECRET_SOURCE-FOO_BROKEN__CREDS mentions source-foo"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("no-secret message lacks %q: %s", want, msg)
+		}
+	}
+}
+
+func TestPushMultiConnectorSecret(t *testing.T) {
+	lbl := map[string]string{"connector": "source-mysql_destination-mysql", "filename": "ssh"}
+	t.Run("equal updates push once", func(t *testing.T) {
+		st := newMemStore()
+		st.put("SECRET_MYSQL_SSH_CREDS", lbl, `{"key": "secret-old"}`)
+		tr := newTree(t)
+		tr.write("source-mysql", "ssh|1.json", `{"key": "secret-new"}`)
+		tr.write("destination-mysql", "ssh|7.json", `{ "key" : "secret-new" }`)
+		res := run(t, st, tr, Options{Connectors: []string{"source-mysql", "destination-mysql"}})
+		if !res.OK() || len(res.Pushed) != 1 || len(res.Pushed[0].Files) != 2 || st.calls["AddVersion"] != 1 {
+			t.Fatalf("want one push of two files, got %+v", res)
+		}
+	})
+	t.Run("different updates push nothing", func(t *testing.T) {
+		st := newMemStore()
+		st.put("SECRET_MYSQL_SSH_CREDS", lbl, `{"key": "secret-old"}`)
+		tr := newTree(t)
+		tr.write("source-mysql", "ssh|1.json", `{"key": "secret-a"}`)
+		tr.write("destination-mysql", "ssh|1.json", `{"key": "secret-b"}`)
+		res := run(t, st, tr, Options{Connectors: []string{"source-mysql", "destination-mysql"}})
+		conf := failuresWith(t, res, ErrConflict)
+		if len(conf) != 2 || st.calls["AddVersion"] != 0 || st.calls["Access"] != 0 {
+			t.Fatalf("want both refused, got %+v", res)
+		}
+		for _, f := range conf {
+			if f.Secret != "SECRET_MYSQL_SSH_CREDS" || !strings.Contains(f.Err.Error(), "destination-mysql/ssh.json") || !strings.Contains(f.Err.Error(), "source-mysql/ssh.json") {
+				t.Errorf("conflict failure %+v: %v", f, f.Err)
+			}
+		}
+	})
+}
+
+func TestPushDisableFails(t *testing.T) {
+	st := newMemStore()
+	st.put("SECRET_SOURCE-FOO_CREDS", map[string]string{"connector": "source-foo"}, `{"token": "token-1"}`, `{"token": "token-2"}`)
+	st.disableErr = func(string, string) error {
+		return errors.New("disable version 2 of SECRET_SOURCE-FOO_CREDS: still UNAVAILABLE after retrying")
+	}
+	tr := newTree(t)
+	tr.write("source-foo", "config|1.json", `{"token": "token-3"}`)
+	res := run(t, st, tr, Options{Connectors: []string{"source-foo"}, Project: "proj", Location: "europe-west1"})
+	if len(res.Pushed) != 0 || len(res.Failed) != 1 {
+		t.Fatalf("want one failure, got %+v", res)
+	}
+	f := res.Failed[0]
+	var de *DisableError
+	if !errors.As(f.Err, &de) || f.AddedVersion != "3" || f.StillEnabledVersion != "2" || f.Secret != "SECRET_SOURCE-FOO_CREDS" {
+		t.Fatalf("failure = %+v (%v)", f, f.Err)
+	}
+	want := "version 3 was added and serves the new content, but version 2 is still enabled: disable it with `gcloud secrets versions disable 2 --secret=SECRET_SOURCE-FOO_CREDS --location=europe-west1 --project=proj`"
+	if !strings.Contains(f.Err.Error(), want) {
+		t.Errorf("message:\n%s\nwant it to contain:\n%s", f.Err, want)
+	}
+	js, _ := json.Marshal(f)
+	for _, w := range []string{`"added_version":"3"`, `"still_enabled_version":"2"`} {
+		if !strings.Contains(string(js), w) {
+			t.Errorf("JSON %s lacks %s", js, w)
+		}
+	}
+}
+
+func TestPushAddFails(t *testing.T) {
+	st := newMemStore()
+	st.put("SECRET_SOURCE-FOO_CREDS", map[string]string{"connector": "source-foo"}, `{"token": "token-1"}`)
+	st.addErr = func(string) error { return status.Error(codes.PermissionDenied, "denied") }
+	tr := newTree(t)
+	tr.write("source-foo", "config|1.json", `{"token": "token-2"}`)
+	res := run(t, st, tr, Options{Connectors: []string{"source-foo"}})
+	if len(res.Failed) != 1 || st.calls["DisableVersion"] != 0 || !strings.Contains(res.Failed[0].Err.Error(), "still serves version 1") {
+		t.Fatalf("got %+v %v", res.Failed, st.calls)
+	}
+}
+
+func TestPushNoEnabledVersion(t *testing.T) {
+	st := newMemStore()
+	st.put("SECRET_SOURCE-FOO_CREDS", map[string]string{"connector": "source-foo"})
+	tr := newTree(t)
+	tr.write("source-foo", "config|1.json", `{"token": "token-2"}`)
+	res := run(t, st, tr, Options{Connectors: []string{"source-foo"}})
+	if len(res.Failed) != 1 || !errors.Is(res.Failed[0].Err, gsm.ErrNoEnabledVersion) || st.calls["AddVersion"] != 0 {
+		t.Fatalf("got %+v", res.Failed)
+	}
+}
+
+func TestPushDryRun(t *testing.T) {
+	st := newMemStore()
+	st.put("SECRET_SOURCE-FOO_CREDS", map[string]string{"connector": "source-foo"}, `{"token": "token-1"}`)
+	st.put("SECRET_SOURCE-FOO_SAME__CREDS", map[string]string{"connector": "source-foo", "filename": "same"}, `{"token": "token-s"}`)
+	tr := newTree(t)
+	tr.write("source-foo", "config|1.json", `{"token": "token-2"}`)
+	tr.write("source-foo", "same|1.json", `{"token":"token-s"}`)
+	res := run(t, st, tr, Options{Connectors: []string{"source-foo"}, DryRun: true, Clean: true})
+	if !res.OK() || len(res.Planned) != 1 || res.Planned[0].Version != "1" || len(res.Unchanged) != 1 || len(res.Pushed) != 0 {
+		t.Fatalf("got %+v", res)
+	}
+	if st.calls["AddVersion"]+st.calls["DisableVersion"] != 0 {
+		t.Errorf("a dry run wrote: %v", st.calls)
+	}
+	if len(res.Removed) != 2 {
+		t.Errorf("dry run should list 2 files it would remove, got %q", res.Removed)
+	}
+	for _, n := range []string{"config|1.json", "same|1.json"} {
+		if _, err := os.Stat(filepath.Join(tr.updates("source-foo"), n)); err != nil {
+			t.Errorf("a dry run removed %s", n)
+		}
+	}
+}
+
+func TestPushClean(t *testing.T) {
+	st := newMemStore()
+	st.put("SECRET_SOURCE-FOO_CREDS", map[string]string{"connector": "source-foo"}, `{"token": "token-1"}`)
+	tr := newTree(t)
+	tr.write("source-foo", "config|1.json", `{"token": "token-old-update"}`)
+	tr.write("source-foo", "config|2.json", `{"token": "token-2"}`)
+	tr.write("source-foo", "nobody|1.json", `{"token": "token-nobody"}`) // fails: kept
+	tr.write("source-foo", ".keep", ``)
+	res, err := Run(testCtx(t), st, writer.Layout{Root: tr.root}, Options{Connectors: []string{"source-foo"}, Clean: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Pushed) != 1 || len(res.Removed) != 2 || len(res.Failed) != 1 {
+		t.Fatalf("got %+v", res)
+	}
+	entries, _ := os.ReadDir(tr.updates("source-foo"))
+	var left []string
+	for _, e := range entries {
+		left = append(left, e.Name())
+	}
+	if !slices.Equal(left, []string{".keep", "nobody|1.json"}) {
+		t.Errorf("left %q", left)
+	}
+}
+
+func TestPushLayouts(t *testing.T) {
+	st := newMemStore()
+	st.put("SECRET_BASE-NORMALIZATION_CREDS", map[string]string{"connector": "base-normalization"}, `{"token": "token-1"}`)
+	st.put("SECRET_SOURCE-FOO_CREDS", map[string]string{"connector": "source-foo"}, `{"token": "token-1"}`)
+	st.put("SECRET_SOURCE-BAR_CREDS", map[string]string{"connector": "source-bar"}, `{"token": "token-1"}`)
+	tr := newTree(t)
+	bases := filepath.Join(tr.root, "airbyte-integrations", "bases", "base-normalization", "secrets", UpdatedDir)
+	os.MkdirAll(bases, 0o700)
+	os.WriteFile(filepath.Join(bases, "config|1.json"), []byte(`{"token": "token-b"}`), 0o600)
+	tr.write("source-foo", "config|1.json", `{"token": "token-f"}`)
+	// source-bar has a connector folder but no updates: --all skips it.
+	os.MkdirAll(filepath.Join(tr.root, "airbyte-integrations", "connectors", "source-bar", "secrets"), 0o700)
+
+	res := run(t, st, tr, Options{All: true})
+	if !res.OK() || len(res.Pushed) != 2 || st.calls["ListSecrets"] != 1 {
+		t.Fatalf("got %+v", res)
+	}
+	if len(res.NoUpdates) != 0 {
+		t.Errorf("--all reported connectors without updates: %q", res.NoUpdates)
+	}
+	// Named explicitly, a connector without updates is reported, not failed.
+	res = run(t, st, tr, Options{Connectors: []string{"source-bar", "source-none"}})
+	if !res.OK() || !slices.Equal(res.NoUpdates, []string{"source-bar", "source-none"}) {
+		t.Errorf("got %+v", res)
+	}
+
+	// --out: the folder given is the secrets folder.
+	out := filepath.Join(t.TempDir(), "secrets")
+	os.MkdirAll(filepath.Join(out, UpdatedDir), 0o700)
+	os.WriteFile(filepath.Join(out, UpdatedDir, "config|1.json"), []byte(`{"token": "token-o"}`), 0o600)
+	res, err := Run(testCtx(t), st, writer.Layout{Out: out}, Options{Connectors: []string{"source-bar"}})
+	if err != nil || !res.OK() || len(res.Pushed) != 1 || res.Pushed[0].Secret != "SECRET_SOURCE-BAR_CREDS" {
+		t.Fatalf("--out: %v %+v", err, res)
+	}
+}
+
+func TestPushMasksEverythingRead(t *testing.T) {
+	st := newMemStore()
+	st.put("SECRET_SOURCE-FOO_CREDS", map[string]string{"connector": "source-foo"}, `{"token": "token-current"}`)
+	tr := newTree(t)
+	tr.write("source-foo", "config|1.json", `{"token": "token-update"}`)
+	tr.write("source-foo", "broken|1.json", `{"token": "token-broken-update"`)
+	var masked []string
+	var order []string
+	st.onAccess = func(string) { order = append(order, "access") }
+	mask := func(p []byte) error {
+		masked = append(masked, string(p))
+		order = append(order, "mask")
+		return nil
+	}
+	run(t, st, tr, Options{Connectors: []string{"source-foo"}, Mask: mask})
+	joined := strings.Join(masked, "\n")
+	for _, v := range []string{"token-current", "token-update", "token-broken-update"} {
+		if !strings.Contains(joined, v) {
+			t.Errorf("%s was not masked", v)
+		}
+	}
+	// The updates are masked before Secret Manager is even asked.
+	if len(order) < 3 || order[0] != "mask" || order[1] != "mask" || order[2] != "access" {
+		t.Errorf("order %q", order)
+	}
+
+	// A mask that cannot be emitted stops the push of what it covers.
+	st2 := newMemStore()
+	st2.put("SECRET_SOURCE-FOO_CREDS", map[string]string{"connector": "source-foo"}, `{"token": "token-current"}`)
+	res := run(t, st2, tr, Options{Connectors: []string{"source-foo"}, Mask: func([]byte) error { return errors.New("disk full") }})
+	if len(res.Pushed) != 0 || st2.calls["AddVersion"] != 0 {
+		t.Errorf("pushed without masks: %+v", res)
+	}
+}
+
+func TestPushInterruptedFinishesStartedPush(t *testing.T) {
+	st := newMemStore()
+	st.put("SECRET_SOURCE-FOO_CREDS", map[string]string{"connector": "source-foo"}, `{"token": "token-1"}`)
+	tr := newTree(t)
+	tr.write("source-foo", "config|1.json", `{"token": "token-2"}`)
+	ctx, cancel := context.WithCancel(testCtx(t))
+	st.addErr = func(string) error { cancel(); return nil } // interrupted during the add
+	res, err := Run(ctx, st, writer.Layout{Root: tr.root}, Options{Connectors: []string{"source-foo"}})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v", err)
+	}
+	if len(res.Pushed) != 1 || st.calls["DisableVersion"] != 1 {
+		t.Fatalf("the disable after the add must still run: %+v %v", res, st.calls)
+	}
+}
+
+func TestPushListFails(t *testing.T) {
+	st := newMemStore()
+	st.listErr = errors.New("list secrets in projects/p: permission denied")
+	tr := newTree(t)
+	tr.write("source-foo", "config|1.json", `{"token": "token-2"}`)
+	if _, err := Run(testCtx(t), st, writer.Layout{Root: tr.root}, Options{Connectors: []string{"source-foo"}}); err == nil || !strings.Contains(err.Error(), "permission denied") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestLimiterSpacesWrites(t *testing.T) {
+	l := newLimiter()
+	ctx := t.Context()
+	start := time.Now()
+	for range 3 {
+		if err := l.add(ctx, "S"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if d := time.Since(start); d < 900*time.Millisecond {
+		t.Errorf("3 adds to one secret took %v; want >= 1s at 2/s", d)
+	}
+	// Other secrets and versions are not held up.
+	start = time.Now()
+	l.add(ctx, "T")
+	l.disable(ctx, "S", "1")
+	l.disable(ctx, "S", "2")
+	if d := time.Since(start); d > 200*time.Millisecond {
+		t.Errorf("independent writes waited %v", d)
+	}
+	start = time.Now()
+	l.disable(ctx, "S", "1")
+	if d := time.Since(start); d < 900*time.Millisecond {
+		t.Errorf("second disable of one version waited only %v", d)
+	}
+}
