@@ -127,9 +127,9 @@ func Run(ctx context.Context, src Source, dst Destination, entries []labels.Entr
 	for _, m := range plan.Missing {
 		res.Missing = append(res.Missing, m)
 		if opts.Require {
-			res.Failed = append(res.Failed, Failure{Connector: m, Err: fmt.Errorf("connector %s has no secret labelled connector=%s (--require)", m, m)})
+			res.Failed = append(res.Failed, Failure{Connector: m, Err: fmt.Errorf("connector %s has no secret labelled connector=%s (--require); check the name against `ci-secrets list` or label its secret", m, m)})
 		} else {
-			log.Warn().Str("connector", m).Msg("no secret serves this connector")
+			log.Warn().Str("connector", m).Msg("no secret is labelled with this connector, so nothing was written for it; check the name against `ci-secrets list`, or pass --require to make this a failure")
 		}
 	}
 
@@ -151,17 +151,33 @@ func Run(ctx context.Context, src Source, dst Destination, entries []labels.Entr
 		n = DefaultConcurrency
 	}
 	n = min(n, len(jobs))
+	// Reads and writes run in two pools, so a read slot is free again as soon
+	// as its payload is in hand: the network stays busy while the disk syncs.
+	// At most 2n payloads (plus n waiting for a writer) are held at once.
 	work := make(chan job)
+	fetched := make(chan read)
 	var mu sync.Mutex
-	var wg sync.WaitGroup
+	record := func(written []File, failed []Failure) {
+		mu.Lock()
+		res.Written = append(res.Written, written...)
+		res.Failed = append(res.Failed, failed...)
+		mu.Unlock()
+	}
+	var readers, writers sync.WaitGroup
 	for range n {
-		wg.Go(func() {
+		readers.Go(func() {
 			for j := range work {
-				written, failed := syncOne(ctx, src, dst, j, opts.Mask)
-				mu.Lock()
-				res.Written = append(res.Written, written...)
-				res.Failed = append(res.Failed, failed...)
-				mu.Unlock()
+				p, failed := fetch(ctx, src, j, opts.Mask)
+				if p == nil {
+					record(nil, failed)
+					continue
+				}
+				fetched <- read{job: j, payload: p}
+			}
+		})
+		writers.Go(func() {
+			for r := range fetched {
+				record(place(ctx, dst, r.job, r.payload))
 			}
 		})
 	}
@@ -174,9 +190,17 @@ feed:
 		}
 	}
 	close(work)
-	wg.Wait()
+	readers.Wait()
+	close(fetched)
+	writers.Wait()
 	sortResult(res)
 	return res, ctx.Err()
+}
+
+// read is a payload fetched and checked, on its way to the writers.
+type read struct {
+	job     job
+	payload *gsm.Payload
 }
 
 // placeAll resolves each target's folder and groups targets by secret, so a
@@ -216,15 +240,9 @@ func placeAll(ctx context.Context, dst Destination, writes []labels.Write, dryRu
 	return jobs, failed
 }
 
-func syncOne(ctx context.Context, src Source, dst Destination, j job, mask func([]byte) error) ([]File, []Failure) {
-	log := zerolog.Ctx(ctx)
-	fail := func(err error) []Failure {
-		out := make([]Failure, 0, len(j.targets))
-		for _, t := range j.targets {
-			out = append(out, Failure{Secret: j.secret, Connector: t.Connector, Err: err})
-		}
-		return out
-	}
+// fetch reads a secret, checks its payload and emits its masks. A nil
+// payload comes with the failures to report (none when interrupted).
+func fetch(ctx context.Context, src Source, j job, mask func([]byte) error) (*gsm.Payload, []Failure) {
 	if ctx.Err() != nil {
 		return nil, nil
 	}
@@ -233,16 +251,31 @@ func syncOne(ctx context.Context, src Source, dst Destination, j job, mask func(
 		if ctx.Err() != nil {
 			return nil, nil
 		}
-		return nil, fail(err)
+		return nil, j.fail(err)
 	}
 	if err := CheckPayload(p.Data()); err != nil {
-		return nil, fail(fmt.Errorf("%s version %s: %w; nothing was written", j.secret, p.Version, err))
+		return nil, j.fail(fmt.Errorf("%s version %s: %w; nothing was written", j.secret, p.Version, err))
 	}
 	if mask != nil {
 		if err := mask(p.Data()); err != nil {
-			return nil, fail(fmt.Errorf("%s: could not emit log masks, so the file was not written: %w", j.secret, err))
+			return nil, j.fail(fmt.Errorf("%s: could not emit log masks, so the file was not written: %w", j.secret, err))
 		}
 	}
+	return p, nil
+}
+
+// fail is the same error for every target of the job.
+func (j job) fail(err error) []Failure {
+	out := make([]Failure, 0, len(j.targets))
+	for _, t := range j.targets {
+		out = append(out, Failure{Secret: j.secret, Connector: t.Connector, Err: err})
+	}
+	return out
+}
+
+// place writes a fetched payload to every target of its job.
+func place(ctx context.Context, dst Destination, j job, p *gsm.Payload) ([]File, []Failure) {
+	log := zerolog.Ctx(ctx)
 	var written []File
 	var failed []Failure
 	for _, t := range j.targets {

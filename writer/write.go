@@ -270,10 +270,9 @@ func ensureGitignore(root *os.Root, dir string) error {
 		return ioError("cannot create a temporary file in", dir, err)
 	}
 	defer root.Remove(tmp)
+	// Not synced on its own: the secret written next in this folder syncs
+	// the folder, and on a crash before that the file is simply absent.
 	_, err = f.WriteString(Gitignore)
-	if err == nil {
-		err = f.Sync()
-	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -289,7 +288,7 @@ func ensureGitignore(root *os.Root, dir string) error {
 			return ioError("cannot put in place", path, err)
 		}
 	}
-	return syncDir(root)
+	return nil
 }
 
 func syncDir(root *os.Root) error {
