@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	secretmanager "cloud.google.com/go/secretmanager/apiv1"
 	"cloud.google.com/go/secretmanager/apiv1/secretmanagerpb"
@@ -106,6 +107,10 @@ type Client struct {
 	cfg    Config
 	retry  RetryPolicy
 	stats  stats
+	// lastOK is when a call last succeeded (unix nanoseconds; New counts as
+	// one): retries stop once the server has answered nothing for a whole
+	// Overall budget, however recently the operation itself began.
+	lastOK atomic.Int64
 }
 
 // New connects. For an emulator endpoint it speaks plaintext gRPC without
@@ -143,7 +148,9 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	if retry == (RetryPolicy{}) {
 		retry = DefaultRetry()
 	}
-	return &Client{sm: sm, parent: parent, cfg: cfg, retry: retry}, nil
+	c := &Client{sm: sm, parent: parent, cfg: cfg, retry: retry}
+	c.lastOK.Store(time.Now().UnixNano())
+	return c, nil
 }
 
 // Close releases the connection.
@@ -256,8 +263,12 @@ func (c *Client) accessVersion(ctx context.Context, secretID, version string) (*
 		if status.Code(err) == codes.FailedPrecondition {
 			return nil, &accessError{msg: fmt.Sprintf("read %s version %s: not enabled", secretID, version), err: err}
 		}
-		return nil, c.explain(err, "read "+secretID+" version "+version,
+		err = c.explain(err, "read "+secretID+" version "+version,
 			"roles/secretmanager.secretAccessor (permission secretmanager.versions.access) on the secret")
+		if errors.Is(err, ErrNotFound) && version == "latest" {
+			err = fmt.Errorf("%w: the secret has no version, or was deleted after it was listed; add a version to it, or run again", err)
+		}
+		return nil, err
 	}
 	data := resp.GetPayload().GetData()
 	num := resp.GetName()[strings.LastIndex(resp.GetName(), "/")+1:]

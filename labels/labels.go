@@ -58,13 +58,15 @@ func isTokenChar(r rune, allowUnderscore bool) bool {
 	return false
 }
 
-// quote renders untrusted text for an error message: Go-quoted so control
-// characters and look-alikes are visible, and cut so a huge label cannot flood a log.
+// quote renders untrusted text for an error message: Go-quoted with every
+// non-ASCII rune escaped, so control characters and look-alikes are visible
+// ("\u0441onfig", not a "сonfig" that reads like "config"), and cut so a huge
+// label cannot flood a log.
 func quote(s string) string {
 	if len(s) > 80 {
 		s = s[:80] + "..."
 	}
-	return fmt.Sprintf("%q", s)
+	return fmt.Sprintf("%+q", s)
 }
 
 func checkToken(what, s string, allowUnderscore bool) error {

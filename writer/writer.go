@@ -91,8 +91,13 @@ func (l Layout) SecretsDir(connector string) (string, error) {
 // Prepare readies a secrets folder before a run writes into it: it removes
 // temporary files a killed earlier run left behind (logged at info level).
 // It creates nothing, so a run that fails before writing leaves no trace.
+// Like Write, it refuses a link or a non-folder on the way from Root to dir,
+// so the clean-up never reaches through a linked connector folder.
 func (l Layout) Prepare(ctx context.Context, dir string) error {
 	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := checkExistingFolders(l.base(dir), dir); err != nil {
 		return err
 	}
 	removed, err := CleanStaleTemps(dir)
@@ -118,6 +123,27 @@ func (l Layout) base(dir string) string {
 		}
 	}
 	return filepath.Dir(dir)
+}
+
+// checkExistingFolders checks every folder from base (exclusive) to dir
+// with checkFolder, as far as they exist: it creates nothing.
+func checkExistingFolders(base, dir string) error {
+	rel, err := filepath.Rel(filepath.Clean(base), filepath.Clean(dir))
+	if err != nil || escapes(rel) || rel == "." {
+		return nil // openSecretsDir reports these when writing
+	}
+	cur := filepath.Clean(base)
+	parts := strings.Split(rel, string(filepath.Separator))
+	for i, p := range parts {
+		cur = filepath.Join(cur, p)
+		if _, err := os.Lstat(cur); errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		if _, err := checkFolder(cur, i == len(parts)-1); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func escapes(rel string) bool {

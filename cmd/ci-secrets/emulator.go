@@ -28,6 +28,12 @@ type emulatorOptions struct {
 	errorCode string
 	dump      string
 	rngSeed   int64
+	faults    []string
+
+	quotaRead   int
+	quotaAccess int
+	quotaWrite  int
+	quotaScale  float64
 }
 
 func newEmulatorCmd(s *streams) *cobra.Command {
@@ -42,11 +48,17 @@ Without a command it serves until interrupted; the first line on stdout is
 "listening on HOST:PORT". With -- COMMAND ARGS... it starts the server, runs
 the command with SECRET_MANAGER_EMULATOR_HOST and GCP_PROJECT_ID set (the
 listening line then goes to stderr, so the command's stdout stays its own),
-stops, and exits with the command's status.`,
+stops, and exits with the command's status.
+
+--quota-read, --quota-access and --quota-write enforce GSM's per-project
+quotas (600, 90000 and 600 requests per minute in production): requests
+beyond them in a minute are answered RESOURCE_EXHAUSTED. --quota-scale
+shortens that minute, so a run can meet its quota in seconds.`,
 		Example: `  ci-secrets emulator --seed examples/seed.json -- ci-secrets sync --all --root /tmp/demo
   ci-secrets emulator --seed examples/seed.json --listen 127.0.0.1:8085 &
   SECRET_MANAGER_EMULATOR_HOST=127.0.0.1:8085 GCP_PROJECT_ID=demo-project ci-secrets list
-  ci-secrets emulator --seed seed.json --latency 20ms --error-rate 0.1 --dump state.json -- ci-secrets sync --all`,
+  ci-secrets emulator --seed seed.json --latency 20ms --error-rate 0.1 --dump state.json -- ci-secrets sync --all
+  ci-secrets emulator --seed seed.json --quota-read 600 --quota-access 90000 --quota-scale 60 -- ci-secrets sync --all`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if dash := cmd.ArgsLenAtDash(); dash > 0 {
@@ -65,9 +77,61 @@ stops, and exits with the command's status.`,
 	f.Float64Var(&o.errorRate, "error-rate", 0, "fraction of calls (0-1) answered with --error-code")
 	f.StringVar(&o.errorCode, "error-code", "UNAVAILABLE", "gRPC code for injected errors, e.g. UNAVAILABLE, RESOURCE_EXHAUSTED")
 	f.StringVar(&o.dump, "dump", "", "on exit, write the final state and per-method call counts to this file")
+	f.StringArrayVar(&o.faults, "fault", nil, "METHOD[:SECRET]=CODE[@RATE]: answer that method's calls (for one secret) with CODE, always or at RATE; repeatable, e.g. DisableSecretVersion=UNAVAILABLE")
 	f.Int64Var(&o.rngSeed, "fault-seed", 0, "seed for fault and jitter randomness (0: random)")
+	f.IntVar(&o.quotaRead, "quota-read", 0, "read requests (lists, gets) served per minute before RESOURCE_EXHAUSTED (0: unlimited)")
+	f.IntVar(&o.quotaAccess, "quota-access", 0, "access requests (payload reads) served per minute before RESOURCE_EXHAUSTED (0: unlimited)")
+	f.IntVar(&o.quotaWrite, "quota-write", 0, "write requests (creates, new versions, state changes) served per minute before RESOURCE_EXHAUSTED (0: unlimited)")
+	f.Float64Var(&o.quotaScale, "quota-scale", 1, "speed up the quota clock, e.g. 60: a quota minute lasts one second")
 	_ = cmd.MarkFlagRequired("seed")
 	return cmd
+}
+
+// parseFaults reads --fault rules: METHOD[:SECRET]=CODE[@RATE], where
+// METHOD is a Secret Manager method name such as AccessSecretVersion or *.
+func parseFaults(specs []string) ([]emulator.Fault, error) {
+	var out []emulator.Fault
+	for _, spec := range specs {
+		bad := func(why string) error {
+			return usageErrorf("--fault %q %s: write METHOD[:SECRET]=CODE[@RATE], e.g. DisableSecretVersion=UNAVAILABLE or AccessSecretVersion:SECRET_A_CREDS=PERMISSION_DENIED@0.5", spec, why)
+		}
+		target, action, ok := strings.Cut(spec, "=")
+		if !ok || target == "" || action == "" {
+			return nil, bad("is incomplete")
+		}
+		method, secret, _ := strings.Cut(target, ":")
+		if method == "*" {
+			method = ""
+		} else if !isMethodName(method) {
+			return nil, bad("does not name a method")
+		}
+		codeText, rateText, hasRate := strings.Cut(action, "@")
+		code, err := parseCode(codeText)
+		if err != nil {
+			return nil, bad("has no gRPC code such as UNAVAILABLE")
+		}
+		rate := 1.0
+		if hasRate {
+			rate, err = strconv.ParseFloat(rateText, 64)
+			if err != nil || !(rate > 0 && rate <= 1) {
+				return nil, bad("has a rate that is not a fraction in (0, 1]")
+			}
+		}
+		out = append(out, emulator.Fault{Method: method, Secret: secret, Rate: rate, Code: code})
+	}
+	return out, nil
+}
+
+func isMethodName(s string) bool {
+	if s == "" || s[0] < 'A' || s[0] > 'Z' {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+			return false
+		}
+	}
+	return true
 }
 
 func parseCode(s string) (codes.Code, error) {
@@ -93,12 +157,21 @@ func (o *emulatorOptions) run(ctx context.Context, s *streams, command []string)
 	if err != nil {
 		return err
 	}
+	quota, err := o.quota()
+	if err != nil {
+		return err
+	}
+	faults, err := parseFaults(o.faults)
+	if err != nil {
+		return err
+	}
 	seed, err := emulator.LoadSeed(o.seed)
 	if err != nil {
 		return &usageError{err}
 	}
 	srv, err := emulator.New(seed, emulator.Options{
 		Latency: o.latency, Jitter: o.jitter, ErrorRate: o.errorRate, ErrorCode: code, Seed: o.rngSeed,
+		Quota: quota, Faults: faults,
 	})
 	if err != nil {
 		return &usageError{err}
@@ -138,6 +211,36 @@ func (o *emulatorOptions) run(ctx context.Context, s *streams, command []string)
 		return nil // interrupted while serving is the normal way to stop
 	}
 	return result
+}
+
+// maxQuotaScale keeps a quota minute at least a millisecond long.
+const maxQuotaScale = int64(time.Minute / time.Millisecond)
+
+// quota checks the --quota-* flags; nil means no quota at all.
+func (o *emulatorOptions) quota() (*emulator.Quota, error) {
+	for _, q := range []struct {
+		flag string
+		n    int
+	}{{"--quota-read", o.quotaRead}, {"--quota-access", o.quotaAccess}, {"--quota-write", o.quotaWrite}} {
+		if q.n < 0 {
+			return nil, usageErrorf("%s %d cannot be negative: give requests per minute, or 0 for unlimited", q.flag, q.n)
+		}
+	}
+	if !(o.quotaScale > 0) { // NaN too
+		return nil, usageErrorf("--quota-scale %v is not a positive number (60 makes a quota minute last one second)", o.quotaScale)
+	}
+	if o.quotaScale > float64(maxQuotaScale) {
+		return nil, usageErrorf("--quota-scale %v would make a quota minute shorter than a millisecond: use at most %d", o.quotaScale, maxQuotaScale)
+	}
+	if o.quotaRead == 0 && o.quotaAccess == 0 && o.quotaWrite == 0 {
+		if o.quotaScale != 1 {
+			return nil, usageErrorf("--quota-scale %v has no quota to speed up: add --quota-read, --quota-access or --quota-write", o.quotaScale)
+		}
+		return nil, nil
+	}
+	return &emulator.Quota{
+		ReadPerMinute: o.quotaRead, AccessPerMinute: o.quotaAccess, WritePerMinute: o.quotaWrite, Scale: o.quotaScale,
+	}, nil
 }
 
 func writeDump(srv *emulator.Server, path string) error {

@@ -204,6 +204,15 @@ func (g *globalOptions) client(ctx context.Context, s *streams) (*gsm.Client, er
 		}
 		cfg.Retry.Initial = d
 	}
+	if v := s.getenv("CI_SECRETS_RETRY_OVERALL"); v != "" {
+		// Tests shorten the retry budget so a dead server fails a run in
+		// seconds rather than minutes.
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return nil, usageErrorf("CI_SECRETS_RETRY_OVERALL %q is not a positive duration such as 2s", v)
+		}
+		cfg.Retry.Overall = d
+	}
 	zerolog.Ctx(ctx).Debug().Str("project", cfg.Project).Str("location", cfg.Location).
 		Str("endpoint", cfg.Endpoint).Str("credentials", cfg.CredentialsSource).Msg("connecting to Secret Manager")
 	return gsm.New(ctx, cfg)
@@ -219,6 +228,12 @@ func inventory(ctx context.Context, c *gsm.Client) ([]labels.Entry, error) {
 	for _, sec := range secrets {
 		if e, ok := labels.Classify(sec.ID, sec.Labels); ok {
 			entries = append(entries, e)
+		} else if sec.Labels["connector"] != "" {
+			// A labelled secret whose name misses the convention is most
+			// likely a typo: say so, so "no secret for this connector" can
+			// be traced. The name is a GSM ID, safe to print.
+			zerolog.Ctx(ctx).Warn().Str("secret", sec.ID).
+				Msg("secret has a connector label but its name does not match SECRET_<NAME>_CREDS, so it is ignored; rename it to sync it")
 		}
 	}
 	return entries, nil
