@@ -69,7 +69,11 @@ func (c *Client) do(ctx context.Context, counter *counter, call func(ctx context
 		}
 		err := call(actx)
 		cancel()
-		if err == nil || !retryable(ctx, err) {
+		if err == nil {
+			c.lastOK.Store(time.Now().UnixNano())
+			return nil
+		}
+		if !retryable(ctx, err) {
 			return err
 		}
 		wait := backoff
@@ -83,6 +87,12 @@ func (c *Client) do(ctx context.Context, counter *counter, call func(ctx context
 		// retry together.
 		wait = time.Duration(rand.Int64N(int64(wait)) + 1)
 		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
+			return err
+		}
+		// A server that has answered no call for a whole budget is down: the
+		// operations still queued must not each wait out a budget of their
+		// own, or a run of N secrets would take N/concurrency budgets to fail.
+		if p.Overall > 0 && time.Until(time.Unix(0, c.lastOK.Load()).Add(p.Overall)) < wait {
 			return err
 		}
 		t := time.NewTimer(wait)
