@@ -52,12 +52,14 @@ func retryable(parent context.Context, err error) bool {
 // what quota is charged for); every attempt after the first counts as a retry.
 func (c *Client) do(ctx context.Context, counter *counter, call func(ctx context.Context) error) error {
 	p := c.retry
+	parent := ctx
 	if p.Overall > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, p.Overall)
 		defer cancel()
 	}
 	backoff := p.Initial
+	var lastAnswer error
 	for attempt := 0; ; attempt++ {
 		if attempt > 0 {
 			c.stats.retries.Add(1)
@@ -73,9 +75,16 @@ func (c *Client) do(ctx context.Context, counter *counter, call func(ctx context
 			c.lastOK.Store(time.Now().UnixNano())
 			return nil
 		}
+		if parent.Err() == nil && budgetSpent(ctx) && lastAnswer != nil {
+			// The budget ran out during this attempt: the server's last
+			// answer (quota, unavailable) tells the user more than our own
+			// deadline does.
+			return lastAnswer
+		}
 		if !retryable(ctx, err) {
 			return err
 		}
+		lastAnswer = err
 		wait := backoff
 		if status.Code(err) == codes.ResourceExhausted && p.QuotaFactor > 1 {
 			wait = time.Duration(float64(wait) * p.QuotaFactor)
@@ -107,6 +116,16 @@ func (c *Client) do(ctx context.Context, counter *counter, call func(ctx context
 			backoff = p.Max
 		}
 	}
+}
+
+// budgetSpent reports whether ctx's deadline has passed. gRPC fails a call at
+// the deadline itself, which can be a moment before ctx.Err() is set.
+func budgetSpent(ctx context.Context) bool {
+	if ctx.Err() != nil {
+		return true
+	}
+	dl, ok := ctx.Deadline()
+	return ok && !time.Now().Before(dl)
 }
 
 func backoffFor(p RetryPolicy, attempt int, code codes.Code) time.Duration {
