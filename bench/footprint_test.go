@@ -30,7 +30,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -82,7 +81,7 @@ func footprintBinaries(tb testing.TB) (ciSecrets, spawner string) {
 func buildFootprintBinaries() error {
 	goCmd, err := exec.LookPath("go")
 	if err != nil {
-		goCmd = filepath.Join(runtime.GOROOT(), "bin", "go")
+		return fmt.Errorf("the footprint benchmark builds the real binary and needs the go command on PATH: %w", err)
 	}
 	root, err := moduleRoot()
 	if err != nil {

@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
@@ -83,7 +82,11 @@ type globalOptions struct {
 func run(args []string, s *streams) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	root := newRootCmd(s)
+	// cobra returns its own flag, argument and unknown-command errors as plain
+	// errors before any command runs; a command that never started is
+	// therefore a usage error, whatever cobra's wording.
+	started := false
+	root := newRootCmd(s, func() { started = true })
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	if err == nil {
@@ -99,29 +102,17 @@ func run(args []string, s *streams) int {
 	case ctx.Err() != nil || errors.Is(err, context.Canceled):
 		code = exitInterrupted
 		err = errors.New("interrupted: nothing partial was left behind; run the command again")
-	case errors.As(err, &ue), errors.Is(err, gsm.ErrConfig), isCobraUsage(err):
+	case errors.As(err, &ue), errors.Is(err, gsm.ErrConfig), !started:
 		code = exitUsage
 	}
 	fmt.Fprintf(s.stderr, "ci-secrets: %s\n", err)
-	if code == exitUsage && isCobraUsage(err) {
+	if !started {
 		fmt.Fprintln(s.stderr, "Run 'ci-secrets --help' for usage.")
 	}
 	return code
 }
 
-// isCobraUsage recognises cobra's own argument and flag errors, which it
-// returns as plain errors.
-func isCobraUsage(err error) bool {
-	msg := err.Error()
-	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand flag", "invalid argument", "flag needs an argument", "accepts ", "requires at least", "required flag"} {
-		if strings.Contains(msg, p) {
-			return true
-		}
-	}
-	return false
-}
-
-func newRootCmd(s *streams) *cobra.Command {
+func newRootCmd(s *streams, onStart func()) *cobra.Command {
 	g := &globalOptions{}
 	root := &cobra.Command{
 		Use:   "ci-secrets",
@@ -140,6 +131,7 @@ a local emulator of the Secret Manager API for trying it without a GCP account.`
 		SilenceErrors: true,
 		SilenceUsage:  true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			onStart()
 			logger, err := newLogger(s, g.logLevel, g.logFormat)
 			if err != nil {
 				return err

@@ -82,6 +82,16 @@ func (o *syncOptions) validate(args []string) ([]string, error) {
 	if o.out != "" && (o.all || len(args) != 1) {
 		return nil, usageErrorf("--out writes one connector's files into one folder: name exactly one connector")
 	}
+	// A folder that does not exist yet is created; anything else in its
+	// place is a mistake in the command line, not a per-secret failure.
+	for flag, dir := range map[string]string{"--root": o.root, "--out": o.out} {
+		if dir == "" {
+			continue
+		}
+		if fi, err := os.Stat(dir); err == nil && !fi.IsDir() {
+			return nil, usageErrorf("%s %s is not a folder: pass the monorepo root (--root) or the connector's secrets folder (--out)", flag, dir)
+		}
+	}
 	var conns []string
 	seen := map[string]bool{}
 	for _, a := range args {
@@ -185,7 +195,11 @@ func dedupe(xs []string) []string {
 
 func logSummary(log *zerolog.Logger, res *secretsync.Result, st gsm.Stats) {
 	for _, f := range res.Failed {
-		log.Error().Str("secret", f.Secret).Str("connector", f.Connector).Msg(f.Err.Error())
+		ev := log.Error().Str("connector", f.Connector)
+		if f.Secret != "" {
+			ev = ev.Str("secret", f.Secret)
+		}
+		ev.Msg(f.Err.Error())
 	}
 	log.Debug().Int("written", len(res.Written)).Int("failed", len(res.Failed)).
 		Int64("read_requests", st.ReadRequests).Int64("access_requests", st.AccessRequests).
