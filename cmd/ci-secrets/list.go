@@ -22,7 +22,8 @@ func newListCmd(g *globalOptions, s *streams) *cobra.Command {
 		Short: "List CI secrets and their label problems, without reading any payload",
 		Long: `List every SECRET_..._CREDS secret of the project (or those serving the
 named connectors) with the connectors and file it serves. A PROBLEM column
-flags a missing connector label or an invalid connector or filename label.
+flags a missing connector label, an invalid connector or filename label, or a
+file that several secrets claim (sync writes none of them).
 One ListSecrets request; no secret value is read.`,
 		Example: `  ci-secrets list
   ci-secrets list source-s3 destination-bigquery
@@ -49,12 +50,17 @@ One ListSecrets request; no secret value is read.`,
 			if err != nil {
 				return err
 			}
+			conflicts := conflictsBySecret(entries)
 			rows := make([]listRow, 0, len(entries))
 			for _, e := range entries {
 				if len(wanted) > 0 && !mentions(e, wanted) {
 					continue
 				}
-				rows = append(rows, newListRow(e))
+				r := newListRow(e)
+				if r.Problem == "" {
+					r.Problem = conflicts[e.Secret]
+				}
+				rows = append(rows, r)
 			}
 			return printList(s, o.output, rows)
 		},
@@ -83,6 +89,29 @@ func newListRow(e labels.Entry) listRow {
 		r.Problem = strings.ReplaceAll(e.Problem.Error(), "\n", "; ")
 	}
 	return r
+}
+
+// conflictsBySecret describes, per secret, the (connector, file) pairs it
+// claims together with other secrets: sync writes none of them, so list
+// must show why.
+func conflictsBySecret(entries []labels.Entry) map[string]string {
+	out := map[string]string{}
+	for _, c := range labels.PlanFor(entries, nil, true).Conflicts {
+		for _, sec := range c.Secrets {
+			others := make([]string, 0, len(c.Secrets)-1)
+			for _, o := range c.Secrets {
+				if o != sec {
+					others = append(others, o)
+				}
+			}
+			msg := fmt.Sprintf("%s also claimed by %s (sync writes neither)", c.Target, strings.Join(others, ", "))
+			if prev := out[sec]; prev != "" {
+				msg = prev + "; " + msg
+			}
+			out[sec] = msg
+		}
+	}
+	return out
 }
 
 // mentions matches a secret against wanted connectors, including secrets whose
