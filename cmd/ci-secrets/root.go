@@ -131,7 +131,6 @@ a local emulator of the Secret Manager API for trying it without a GCP account.`
 		SilenceErrors: true,
 		SilenceUsage:  true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
-			onStart()
 			logger, err := newLogger(s, g.logLevel, g.logFormat)
 			if err != nil {
 				return err
@@ -158,6 +157,16 @@ a local emulator of the Secret Manager API for trying it without a GCP account.`
 		newPushCmd(g, s),
 		newEmulatorCmd(s),
 	)
+	// cobra checks required flags after the persistent pre-run, so "started"
+	// means the command's own RunE was reached.
+	for _, c := range root.Commands() {
+		if run := c.RunE; run != nil {
+			c.RunE = func(cmd *cobra.Command, args []string) error {
+				onStart()
+				return run(cmd, args)
+			}
+		}
+	}
 	return root
 }
 
