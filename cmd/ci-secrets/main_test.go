@@ -215,12 +215,30 @@ func secretValues(rel string, data []byte) []string {
 		for _, v := range s.Versions {
 			switch {
 			case v.Data != nil:
-				out = append(out, ghactions.MaskValues([]byte(*v.Data))...)
+				out = append(out, payloadValues([]byte(*v.Data))...)
 			case v.DataBase64 != nil:
 				if raw, err := base64.StdEncoding.DecodeString(*v.DataBase64); err == nil && !bytes.ContainsRune(raw, 0) {
-					out = append(out, ghactions.MaskValues(raw)...)
+					out = append(out, payloadValues(raw)...)
 				}
 			}
+		}
+	}
+	return out
+}
+
+// payloadValues is what must never be printed of one payload: its maskable
+// values when it is JSON; when it is not (the payloads sync must refuse),
+// each of its lines, so an error that quoted a refused payload is caught too.
+func payloadValues(data []byte) []string {
+	if json.Valid(data) {
+		return ghactions.MaskValues(data)
+	}
+	var out []string
+	for _, line := range strings.Split(string(data), "\n") {
+		// Short fragments ("{", "null") are too common in any output to be
+		// evidence of a leak.
+		if line = strings.TrimSpace(line); len(line) >= 6 {
+			out = append(out, line)
 		}
 	}
 	return out

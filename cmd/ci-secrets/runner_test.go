@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/airbytehq/ci-secrets/ghactions"
 	"github.com/airbytehq/ci-secrets/gsm/emulator"
 )
 
@@ -48,7 +47,7 @@ func seedValues(seed *emulator.Seed) []string {
 	var out []string
 	for _, s := range seed.Secrets {
 		for _, v := range s.Versions {
-			out = append(out, ghactions.MaskValues(v.Data)...)
+			out = append(out, payloadValues(v.Data)...)
 		}
 	}
 	return out
