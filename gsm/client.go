@@ -44,6 +44,9 @@ var (
 	ErrPermission       = errors.New("permission denied")
 	ErrNotFound         = errors.New("not found")
 	ErrAlreadyExists    = errors.New("already exists")
+	// ErrOutcomeUnknown is a write whose answer was lost and whose effect
+	// could not be checked: it may or may not have been carried out.
+	ErrOutcomeUnknown = errors.New("the outcome of the write is unknown")
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/airbytehq/ci-secrets/gsm"
 	"github.com/airbytehq/ci-secrets/gsm/emulator"
@@ -260,4 +261,99 @@ func TestResolve(t *testing.T) {
 			t.Errorf("%s: project = %q, %v; want %q", tt.name, c.Project, err, tt.project)
 		}
 	}
+}
+
+// connectRetry is connect with a retry policy of the test's own.
+func connectRetry(t *testing.T, seed *emulator.Seed, opts emulator.Options, p gsm.RetryPolicy) (*gsm.Client, *emulator.Server) {
+	t.Helper()
+	addr, srv := emulator.StartForTest(t, seed, opts)
+	cfg, err := gsm.Resolve(gsm.Settings{Endpoint: addr, Project: seed.Project, Getenv: func(string) string { return "" }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Retry = p
+	c, err := gsm.New(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c, srv
+}
+
+func enabledVersions(t *testing.T, srv *emulator.Server, id string) []string {
+	t.Helper()
+	var out []string
+	for _, s := range srv.Snapshot().Secrets {
+		if s.Name != id {
+			continue
+		}
+		for _, v := range s.Versions {
+			if v.State == "" || v.State == "ENABLED" {
+				out = append(out, string(v.Data))
+			}
+		}
+	}
+	return out
+}
+
+func copies(versions []string, data []byte) int {
+	n := 0
+	for _, v := range versions {
+		if v == string(data) {
+			n++
+		}
+	}
+	return n
+}
+
+// An add whose answer is lost is never blindly repeated: when the check
+// finds it, its version is returned; when the check cannot be made either,
+// the outcome is reported unknown and nothing is sent again.
+func TestAddVersionLostAnswer(t *testing.T) {
+	ctx := context.Background()
+	lost := emulator.Fault{Method: "AddSecretVersion", Rate: 1, Code: codes.Unavailable, After: true}
+	data := []byte(`{"v": "lost-answer"}`)
+
+	t.Run("found", func(t *testing.T) {
+		c, srv := connect(t, parseSeed(t, seedJSON), emulator.Options{Faults: []emulator.Fault{lost}})
+		v, err := c.AddVersion(ctx, "SECRET_B_CREDS", data)
+		if err != nil || v != "3" {
+			t.Fatalf("add = %q, %v; want version 3 found by the check", v, err)
+		}
+		if n := srv.Calls()["AddSecretVersion"]; n != 1 {
+			t.Errorf("%d AddSecretVersion calls, want 1", n)
+		}
+	})
+
+	t.Run("check fails too", func(t *testing.T) {
+		p := fastRetry()
+		p.Overall = 300 * time.Millisecond
+		down := emulator.Fault{Method: "ListSecretVersions", Rate: 1, Code: codes.Unavailable}
+		c, srv := connectRetry(t, parseSeed(t, seedJSON), emulator.Options{Faults: []emulator.Fault{lost, down}}, p)
+		_, err := c.AddVersion(ctx, "SECRET_B_CREDS", data)
+		if !errors.Is(err, gsm.ErrOutcomeUnknown) || status.Code(err) != codes.Unavailable {
+			t.Fatalf("err = %v; want ErrOutcomeUnknown wrapping the lost UNAVAILABLE", err)
+		}
+		if n := srv.Calls()["AddSecretVersion"]; n != 1 {
+			t.Errorf("%d AddSecretVersion calls, want 1: an add whose outcome is unknown was repeated", n)
+		}
+		if n := copies(enabledVersions(t, srv, "SECRET_B_CREDS"), data); n != 1 {
+			t.Errorf("%d enabled versions hold the update, want exactly 1", n)
+		}
+	})
+
+	t.Run("refused before running", func(t *testing.T) {
+		// RESOURCE_EXHAUSTED is answered before anything happens: retried,
+		// spaced by AddSpacing, and added once.
+		p := fastRetry()
+		p.AddSpacing = 50 * time.Millisecond
+		refused := emulator.Fault{Method: "AddSecretVersion", Rate: 0.5, Code: codes.ResourceExhausted}
+		c, srv := connectRetry(t, parseSeed(t, seedJSON), emulator.Options{Faults: []emulator.Fault{refused}, Seed: 5}, p)
+		if _, err := c.AddVersion(ctx, "SECRET_B_CREDS", data); err != nil {
+			t.Fatal(err)
+		}
+		if n := copies(enabledVersions(t, srv, "SECRET_B_CREDS"), data); n != 1 {
+			t.Errorf("%d enabled versions hold the update, want exactly 1", n)
+		}
+	})
 }

@@ -20,17 +20,25 @@ type RetryPolicy struct {
 	QuotaFactor float64
 	Attempt     time.Duration // deadline of one attempt
 	Overall     time.Duration // budget for one operation, all attempts included
+	// AddSpacing and StateSpacing are the least time between two attempts
+	// of one AddSecretVersion, and of one version's enable/disable/destroy:
+	// GSM allows about 2 adds per second per secret and 1 state change per
+	// second per version, and a retry counts against that as well.
+	AddSpacing   time.Duration
+	StateSpacing time.Duration
 }
 
 // DefaultRetry suits CI: quick first retries, patient on quota.
 func DefaultRetry() RetryPolicy {
 	return RetryPolicy{
-		Initial:     100 * time.Millisecond,
-		Max:         10 * time.Second,
-		Multiplier:  2,
-		QuotaFactor: 5,
-		Attempt:     30 * time.Second,
-		Overall:     2 * time.Minute,
+		Initial:      100 * time.Millisecond,
+		Max:          10 * time.Second,
+		Multiplier:   2,
+		QuotaFactor:  5,
+		Attempt:      30 * time.Second,
+		Overall:      2 * time.Minute,
+		AddSpacing:   500 * time.Millisecond,
+		StateSpacing: time.Second,
 	}
 }
 
@@ -51,6 +59,11 @@ func retryable(parent context.Context, err error) bool {
 // do runs call with retries. Every attempt counts as one request (that is
 // what quota is charged for); every attempt after the first counts as a retry.
 func (c *Client) do(ctx context.Context, counter *counter, call func(ctx context.Context) error) error {
+	return c.doSpaced(ctx, counter, 0, call)
+}
+
+// doSpaced is do with at least minWait between two attempts.
+func (c *Client) doSpaced(ctx context.Context, counter *counter, minWait time.Duration, call func(ctx context.Context) error) error {
 	p := c.retry
 	parent := ctx
 	if p.Overall > 0 {
@@ -94,7 +107,7 @@ func (c *Client) do(ctx context.Context, counter *counter, call func(ctx context
 		}
 		// Full jitter: thousands of CI jobs that failed together must not
 		// retry together.
-		wait = time.Duration(rand.Int64N(int64(wait)) + 1)
+		wait = max(time.Duration(rand.Int64N(int64(wait))+1), minWait)
 		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
 			return err
 		}

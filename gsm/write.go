@@ -81,39 +81,53 @@ func (c *Client) AddVersion(ctx context.Context, secretID string, data []byte) (
 		}
 		code := status.Code(err)
 		ambiguous := code == codes.Unavailable || code == codes.DeadlineExceeded || code == codes.Unknown
+		if ambiguous {
+			// The add may have gone through with its answer lost: look
+			// before anything else, the last attempt included.
+			v, found, cerr := c.landed(ctx, secretID, data)
+			switch {
+			case found:
+				return v, nil
+			case cerr != nil:
+				// Neither the add's answer nor the check came back: adding
+				// again could leave two versions holding the update.
+				return "", fmt.Errorf("add a version to %s: %w: the add was not answered (%w) and checking whether it went through failed too (%v); list the secret's versions before trying again", secretID, ErrOutcomeUnknown, err, cerr)
+			}
+		}
 		if !(ambiguous || code == codes.ResourceExhausted) || attempt >= 4 || ctx.Err() != nil {
 			return "", c.explain(err, "add a version to "+secretID, writeRole)
 		}
 		c.stats.retries.Add(1)
-		if ambiguous {
-			if v, ok := c.landed(ctx, secretID, data); ok {
-				return v, nil
-			}
-		}
-		if err := sleep(ctx, backoffFor(p, attempt, code)); err != nil {
+		// GSM allows about 2 adds per second per secret.
+		if err := sleep(ctx, max(backoffFor(p, attempt, code), p.AddSpacing)); err != nil {
 			return "", c.explain(err, "add a version to "+secretID, writeRole)
 		}
 	}
 }
 
-// landed reports whether the newest version of the secret already holds data.
-func (c *Client) landed(ctx context.Context, secretID string, data []byte) (string, bool) {
+// landed reports whether the newest version of the secret already holds
+// data. An error means it could not tell.
+func (c *Client) landed(ctx context.Context, secretID string, data []byte) (version string, found bool, err error) {
 	vs, err := c.listVersions(ctx, secretID, "", 1)
-	if err != nil || len(vs) == 0 || vs[0].State != "ENABLED" {
-		return "", false
+	if err != nil {
+		return "", false, err
+	}
+	if len(vs) == 0 || vs[0].State != "ENABLED" {
+		return "", false, nil
 	}
 	p, err := c.accessVersion(ctx, secretID, vs[0].Number)
 	if err != nil {
-		return "", false
+		return "", false, err
 	}
-	return vs[0].Number, bytes.Equal(p.Data(), data)
+	return vs[0].Number, bytes.Equal(p.Data(), data), nil
 }
 
 // DisableVersion disables one version. Disabling is idempotent, so it is
 // retried like a read.
 func (c *Client) DisableVersion(ctx context.Context, secretID, version string) error {
 	name := c.secretName(secretID) + "/versions/" + version
-	err := c.do(ctx, &c.stats.write, func(ctx context.Context) error {
+	// GSM allows one state change per second per version, retries included.
+	err := c.doSpaced(ctx, &c.stats.write, c.retry.StateSpacing, func(ctx context.Context) error {
 		_, err := c.sm.DisableSecretVersion(ctx, &secretmanagerpb.DisableSecretVersionRequest{Name: name}, noLibraryRetry)
 		return err
 	})

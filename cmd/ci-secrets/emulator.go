@@ -77,7 +77,7 @@ shortens that minute, so a run can meet its quota in seconds.`,
 	f.Float64Var(&o.errorRate, "error-rate", 0, "fraction of calls (0-1) answered with --error-code")
 	f.StringVar(&o.errorCode, "error-code", "UNAVAILABLE", "gRPC code for injected errors, e.g. UNAVAILABLE, RESOURCE_EXHAUSTED")
 	f.StringVar(&o.dump, "dump", "", "on exit, write the final state and per-method call counts to this file")
-	f.StringArrayVar(&o.faults, "fault", nil, "METHOD[:SECRET]=CODE[@RATE]: answer that method's calls (for one secret) with CODE, always or at RATE; repeatable, e.g. DisableSecretVersion=UNAVAILABLE")
+	f.StringArrayVar(&o.faults, "fault", nil, "METHOD[:SECRET]=CODE[@RATE][/after]: answer that method's calls (for one secret) with CODE, always or at RATE; /after runs the call first and loses its answer; repeatable, e.g. DisableSecretVersion=UNAVAILABLE")
 	f.Int64Var(&o.rngSeed, "fault-seed", 0, "seed for fault and jitter randomness (0: random)")
 	f.IntVar(&o.quotaRead, "quota-read", 0, "read requests (lists, gets) served per minute before RESOURCE_EXHAUSTED (0: unlimited)")
 	f.IntVar(&o.quotaAccess, "quota-access", 0, "access requests (payload reads) served per minute before RESOURCE_EXHAUSTED (0: unlimited)")
@@ -87,13 +87,14 @@ shortens that minute, so a run can meet its quota in seconds.`,
 	return cmd
 }
 
-// parseFaults reads --fault rules: METHOD[:SECRET]=CODE[@RATE], where
-// METHOD is a Secret Manager method name such as AccessSecretVersion or *.
+// parseFaults reads --fault rules: METHOD[:SECRET]=CODE[@RATE][/after], where
+// METHOD is a Secret Manager method name such as AccessSecretVersion or *,
+// and /after lets the call take effect before its answer is replaced.
 func parseFaults(specs []string) ([]emulator.Fault, error) {
 	var out []emulator.Fault
 	for _, spec := range specs {
 		bad := func(why string) error {
-			return usageErrorf("--fault %q %s: write METHOD[:SECRET]=CODE[@RATE], e.g. DisableSecretVersion=UNAVAILABLE or AccessSecretVersion:SECRET_A_CREDS=PERMISSION_DENIED@0.5", spec, why)
+			return usageErrorf("--fault %q %s: write METHOD[:SECRET]=CODE[@RATE][/after], e.g. DisableSecretVersion=UNAVAILABLE or AccessSecretVersion:SECRET_A_CREDS=PERMISSION_DENIED@0.5", spec, why)
 		}
 		target, action, ok := strings.Cut(spec, "=")
 		if !ok || target == "" || action == "" {
@@ -105,6 +106,7 @@ func parseFaults(specs []string) ([]emulator.Fault, error) {
 		} else if !isMethodName(method) {
 			return nil, bad("does not name a method")
 		}
+		action, after := strings.CutSuffix(action, "/after")
 		codeText, rateText, hasRate := strings.Cut(action, "@")
 		code, err := parseCode(codeText)
 		if err != nil {
@@ -117,7 +119,7 @@ func parseFaults(specs []string) ([]emulator.Fault, error) {
 				return nil, bad("has a rate that is not a fraction in (0, 1]")
 			}
 		}
-		out = append(out, emulator.Fault{Method: method, Secret: secret, Rate: rate, Code: code})
+		out = append(out, emulator.Fault{Method: method, Secret: secret, Rate: rate, Code: code, After: after})
 	}
 	return out, nil
 }
@@ -182,7 +184,14 @@ func (o *emulatorOptions) run(ctx context.Context, s *streams, command []string)
 	}
 	addr := lis.Addr().String()
 
-	serveCtx, stopServe := context.WithCancel(ctx)
+	// In exec mode the server outlives an interrupt until the command has
+	// exited: a push interrupted between its add and its disable must still
+	// reach the server to finish.
+	parent := ctx
+	if len(command) > 0 {
+		parent = context.WithoutCancel(ctx)
+	}
+	serveCtx, stopServe := context.WithCancel(parent)
 	defer stopServe()
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(serveCtx, lis) }()

@@ -16,7 +16,9 @@ import (
 // (short name such as "AccessSecretVersion"; "" = every method) that concern
 // secret ID Secret ("" = any call, including calls naming no secret, such as
 // ListSecrets) are answered with Code (default UNAVAILABLE) before the method
-// runs, so a faulted call changes nothing.
+// runs, so a faulted call changes nothing. With After the method runs first
+// and only its answer is replaced: the call took effect but the client cannot
+// know, as when a connection drops after the server committed a write.
 //
 // Rules are evaluated with one random draw per call: the rules matching a call
 // share the unit interval in order (Faults first, then Options.ErrorRate), so
@@ -27,6 +29,7 @@ type Fault struct {
 	Secret string
 	Rate   float64
 	Code   codes.Code
+	After  bool
 }
 
 // Quota enforces GSM's per-project request quotas (gsm-facts.md) over fixed
@@ -151,7 +154,7 @@ func (fs FaultSettings) normalize() (FaultSettings, error) {
 
 // pick returns the code of the fault to inject for a call, or OK. draw is
 // called at most once, only when some rule could fire.
-func (fs *FaultSettings) pick(method, secret string, draw func() float64) codes.Code {
+func (fs *FaultSettings) pick(method, secret string, draw func() float64) (code codes.Code, after bool) {
 	var r float64
 	drawn := false
 	acc := 0.0
@@ -167,13 +170,13 @@ func (fs *FaultSettings) pick(method, secret string, draw func() float64) codes.
 	}
 	for _, f := range fs.Faults {
 		if (f.Method == "" || f.Method == method) && (f.Secret == "" || f.Secret == secret) && try(f.Rate) {
-			return f.Code
+			return f.Code, f.After
 		}
 	}
 	if try(fs.ErrorRate) {
-		return fs.ErrorCode
+		return fs.ErrorCode, false
 	}
-	return codes.OK
+	return codes.OK, false
 }
 
 // codeName spells a code as GSM's documentation does: RESOURCE_EXHAUSTED.

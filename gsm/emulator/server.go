@@ -259,12 +259,17 @@ func (s *Server) intercept(ctx context.Context, req any, info *grpc.UnaryServerI
 
 	resource := resourceOf(req)
 	s.faultMu.Lock()
-	code := fs.pick(method, secretIDOf(resource), s.rng.Float64)
+	code, after := fs.pick(method, secretIDOf(resource), s.rng.Float64)
 	s.faultMu.Unlock()
-	if code != codes.OK {
-		return nil, faultError(code, method, resource, s.project)
+	if code == codes.OK {
+		return handler(ctx, req)
 	}
-	return handler(ctx, req)
+	if after {
+		if _, err := handler(ctx, req); err != nil {
+			return nil, err
+		}
+	}
+	return nil, faultError(code, method, resource, s.project)
 }
 
 // resourceOf returns the resource name a request is about: the secret for
