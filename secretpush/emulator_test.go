@@ -5,14 +5,19 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"cloud.google.com/go/secretmanager/apiv1/secretmanagerpb"
 	"github.com/rs/zerolog"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/airbytehq/ci-secrets/gsm"
 	"github.com/airbytehq/ci-secrets/gsm/emulator"
@@ -34,12 +39,23 @@ const seedJSON = `{
 
 func connect(t *testing.T, opts emulator.Options) (*gsm.Client, *emulator.Server) {
 	t.Helper()
+	addr, srv := emulator.StartForTest(t, parseSeed(t), opts)
+	return dial(t, addr), srv
+}
+
+func parseSeed(t *testing.T) *emulator.Seed {
+	t.Helper()
 	seed, err := emulator.ParseSeed(strings.NewReader(seedJSON))
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr, srv := emulator.StartForTest(t, seed, opts)
-	cfg, err := gsm.Resolve(gsm.Settings{Endpoint: addr, Project: seed.Project, Getenv: func(string) string { return "" }})
+	return seed
+}
+
+// dial connects the real gsm client, with quick retries, to a server at addr.
+func dial(t *testing.T, addr string) *gsm.Client {
+	t.Helper()
+	cfg, err := gsm.Resolve(gsm.Settings{Endpoint: addr, Project: "p", Getenv: func(string) string { return "" }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +67,7 @@ func connect(t *testing.T, opts emulator.Options) (*gsm.Client, *emulator.Server
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
-	return c, srv
+	return c
 }
 
 type dumpVersion struct {
@@ -220,5 +236,180 @@ func TestEmulatorOneSecretFails(t *testing.T) {
 	}
 	if got := versions(t, srv, "SECRET_SOURCE-FOO_OAUTH__CREDS"); len(got) != 1 || !strings.HasPrefix(got[0], "ENABLED:") {
 		t.Errorf("oauth versions = %q", got)
+	}
+}
+
+// lossy serves the emulator's state over real gRPC but spoils the answers of
+// AddSecretVersion: refuse answers the next calls with UNAVAILABLE before
+// they run (nothing added), lose carries the next calls out and then
+// answers with lossCode, as when a connection drops after GSM committed the
+// version. The emulator's own fault injection can only do the former.
+type lossy struct {
+	*emulator.Server
+	mu       sync.Mutex
+	refuse   int
+	lose     int
+	lossCode codes.Code
+	adds     int // AddSecretVersion requests received
+	disables int // DisableSecretVersion requests received
+	// denyAfterLoss answers every AccessSecretVersion after a lost answer
+	// with PERMISSION_DENIED, so nobody can check whether the add landed.
+	denyAfterLoss bool
+	lost          bool
+}
+
+func (l *lossy) AccessSecretVersion(ctx context.Context, req *secretmanagerpb.AccessSecretVersionRequest) (*secretmanagerpb.AccessSecretVersionResponse, error) {
+	l.mu.Lock()
+	deny := l.denyAfterLoss && l.lost
+	l.mu.Unlock()
+	if deny {
+		return nil, status.Error(codes.PermissionDenied, "Permission 'secretmanager.versions.access' denied")
+	}
+	return l.Server.AccessSecretVersion(ctx, req)
+}
+
+func (l *lossy) AddSecretVersion(ctx context.Context, req *secretmanagerpb.AddSecretVersionRequest) (*secretmanagerpb.SecretVersion, error) {
+	l.mu.Lock()
+	l.adds++
+	refuse := l.refuse > 0
+	if refuse {
+		l.refuse--
+	}
+	l.mu.Unlock()
+	if refuse {
+		return nil, status.Error(codes.Unavailable, "the service is currently unavailable (refused before the add)")
+	}
+	v, err := l.Server.AddSecretVersion(ctx, req)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err == nil && l.lose > 0 {
+		l.lose--
+		l.lost = true
+		return nil, status.Error(l.lossCode, "the answer was lost after the version was added")
+	}
+	return v, err
+}
+
+func (l *lossy) DisableSecretVersion(ctx context.Context, req *secretmanagerpb.DisableSecretVersionRequest) (*secretmanagerpb.SecretVersion, error) {
+	l.mu.Lock()
+	l.disables++
+	l.mu.Unlock()
+	return l.Server.DisableSecretVersion(ctx, req)
+}
+
+func startLossy(t *testing.T, l *lossy) *gsm.Client {
+	t.Helper()
+	srv, err := emulator.New(parseSeed(t), emulator.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Server = srv
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gs := grpc.NewServer()
+	secretmanagerpb.RegisterSecretManagerServiceServer(gs, l)
+	go gs.Serve(lis)
+	t.Cleanup(gs.Stop)
+	return dial(t, lis.Addr().String())
+}
+
+// An add whose answer is lost after it went through is not repeated: the
+// client checks the latest version first, finds the update there, and the
+// push goes on to disable the version it replaced. Exactly one new version.
+func TestEmulatorAmbiguousAddNotRepeated(t *testing.T) {
+	for _, code := range []codes.Code{codes.Unavailable, codes.DeadlineExceeded, codes.Unknown} {
+		t.Run(code.String(), func(t *testing.T) {
+			l := &lossy{lose: 1, lossCode: code}
+			c := startLossy(t, l)
+			root := t.TempDir()
+			update(t, root, "source-foo", "config|1.json", `{"token": "token-v3"}`)
+			res, err := secretpush.Run(ctxFor(t), c, writer.Layout{Root: root}, secretpush.Options{Connectors: []string{"source-foo"}})
+			if err != nil || !res.OK() || len(res.Pushed) != 1 {
+				t.Fatalf("%v %+v", err, res)
+			}
+			if p := res.Pushed[0]; p.AddedVersion != "3" || p.DisabledVersion != "2" {
+				t.Errorf("pushed %+v", p)
+			}
+			if l.adds != 1 || l.disables != 1 {
+				t.Errorf("AddSecretVersion received %d times, DisableSecretVersion %d; want 1 and 1", l.adds, l.disables)
+			}
+			want := []string{`DISABLED:{"token": "token-v1"}`, `DISABLED:{"token": "token-v2"}`, `ENABLED:{"token": "token-v3"}`}
+			if got := versions(t, l.Server, "SECRET_SOURCE-FOO_CREDS"); strings.Join(got, "|") != strings.Join(want, "|") {
+				t.Errorf("versions = %q, want %q", got, want)
+			}
+		})
+	}
+}
+
+// An add refused before it ran is retried once the check shows the latest
+// version is not the update: still exactly one new version.
+func TestEmulatorRefusedAddRetried(t *testing.T) {
+	l := &lossy{refuse: 2}
+	c := startLossy(t, l)
+	root := t.TempDir()
+	update(t, root, "source-foo", "config|1.json", `{"token": "token-v3"}`)
+	res, err := secretpush.Run(ctxFor(t), c, writer.Layout{Root: root}, secretpush.Options{Connectors: []string{"source-foo"}})
+	if err != nil || !res.OK() || len(res.Pushed) != 1 {
+		t.Fatalf("%v %+v", err, res)
+	}
+	if l.adds != 3 {
+		t.Errorf("AddSecretVersion received %d times, want 3 (two refused, one served)", l.adds)
+	}
+	want := []string{`DISABLED:{"token": "token-v1"}`, `DISABLED:{"token": "token-v2"}`, `ENABLED:{"token": "token-v3"}`}
+	if got := versions(t, l.Server, "SECRET_SOURCE-FOO_CREDS"); strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("versions = %q, want %q", got, want)
+	}
+}
+
+// The client gives up on an add whose last attempt lost its answer: push
+// looks at the secret before reporting, finds the update in place, and
+// finishes the job (disables the version it replaced) instead of claiming the
+// secret still serves the old version.
+func TestEmulatorLastAddAnswerLost(t *testing.T) {
+	l := &lossy{refuse: 4, lose: 1, lossCode: codes.Unavailable}
+	c := startLossy(t, l)
+	root := t.TempDir()
+	update(t, root, "source-foo", "config|1.json", `{"token": "token-v3"}`)
+	res, err := secretpush.Run(ctxFor(t), c, writer.Layout{Root: root}, secretpush.Options{Connectors: []string{"source-foo"}})
+	if err != nil || !res.OK() || len(res.Pushed) != 1 {
+		t.Fatalf("%v %+v", err, res)
+	}
+	if p := res.Pushed[0]; p.AddedVersion != "3" || p.DisabledVersion != "2" {
+		t.Errorf("pushed %+v", p)
+	}
+	if l.adds != 5 || l.disables != 1 {
+		t.Errorf("AddSecretVersion received %d times, DisableSecretVersion %d; want 5 and 1", l.adds, l.disables)
+	}
+	want := []string{`DISABLED:{"token": "token-v1"}`, `DISABLED:{"token": "token-v2"}`, `ENABLED:{"token": "token-v3"}`}
+	if got := versions(t, l.Server, "SECRET_SOURCE-FOO_CREDS"); strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("versions = %q, want %q", got, want)
+	}
+}
+
+// When even the check fails, the failure says the outcome is unknown and how
+// to look, never that the secret still serves the old version; nothing is
+// disabled.
+func TestEmulatorAddOutcomeUnknown(t *testing.T) {
+	l := &lossy{refuse: 4, lose: 1, lossCode: codes.Unavailable, denyAfterLoss: true}
+	c := startLossy(t, l)
+	root := t.TempDir()
+	update(t, root, "source-foo", "config|1.json", `{"token": "token-v3"}`)
+	res, err := secretpush.Run(ctxFor(t), c, writer.Layout{Root: root}, secretpush.Options{Connectors: []string{"source-foo"}, Project: "p"})
+	if err != nil || len(res.Pushed) != 0 || len(res.Failed) != 1 {
+		t.Fatalf("%v %+v", err, res)
+	}
+	msg := res.Failed[0].Err.Error()
+	for _, w := range []string{"whether the new version was added is unknown", "gcloud secrets versions list --secret=SECRET_SOURCE-FOO_CREDS --project=p", "secretAccessor"} {
+		if !strings.Contains(msg, w) {
+			t.Errorf("message lacks %q:\n%s", w, msg)
+		}
+	}
+	if strings.Contains(msg, "still serves") {
+		t.Errorf("message claims to know what the secret serves:\n%s", msg)
+	}
+	if l.disables != 0 {
+		t.Errorf("DisableSecretVersion received %d times, want 0", l.disables)
 	}
 }

@@ -26,6 +26,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/airbytehq/ci-secrets/gsm"
 	"github.com/airbytehq/ci-secrets/labels"
@@ -454,6 +456,21 @@ func (r *runner) pushOne(ctx context.Context, g *group) outcome {
 		return outcome{failed: g.fail(fmt.Errorf("nothing was pushed to %s: %w", g.secret, err))}
 	}
 	added, err := r.store.AddVersion(wctx, g.secret, data)
+	if err != nil && ambiguous(err) {
+		// The last attempt's answer was lost: the version may be in place
+		// all the same. Look before saying what the secret serves.
+		serving, ok, cerr := r.landed(wctx, g.secret, data, cur.Version)
+		switch {
+		case cerr != nil:
+			return outcome{failed: g.fail(fmt.Errorf("%w; whether the new version was added is unknown (checking failed: %w): before pushing again, look with `%s` and keep one enabled version holding the update",
+				err, cerr, r.gcloud("list", g.secret, "")))}
+		case ok:
+			log.Debug().Str("version", serving).Msg("the add went through although its answer was lost")
+			added, err = serving, nil
+		default:
+			return outcome{failed: g.fail(fmt.Errorf("%w; %s serves version %s, not the update", err, g.secret, serving))}
+		}
+	}
 	if err != nil {
 		return outcome{failed: g.fail(fmt.Errorf("%w; %s still serves version %s", err, g.secret, cur.Version))}
 	}
@@ -481,8 +498,49 @@ func (r *runner) pushOne(ctx context.Context, g *group) outcome {
 	return outcome{pushed: p}
 }
 
+// ambiguous reports whether a failed write may have been carried out all the
+// same: the connection or the deadline gave out before the answer came.
+// Only a gRPC status says so: an error without one (status.Code would call
+// it Unknown) is the client's own, such as a permission it explained.
+func ambiguous(err error) bool {
+	if st, ok := status.FromError(err); ok {
+		switch st.Code() {
+		case codes.Unavailable, codes.DeadlineExceeded, codes.Unknown:
+			return true
+		}
+	}
+	return errors.Is(err, context.DeadlineExceeded)
+}
+
+// landed reads the secret's current enabled version after an add whose
+// outcome is unknown and returns its number, with ok when it is a new
+// version holding data (the add went through). What it reads is masked like
+// every other value.
+func (r *runner) landed(ctx context.Context, secret string, data []byte, replaced string) (version string, ok bool, err error) {
+	p, err := r.store.Access(ctx, secret)
+	if err != nil {
+		return "", false, err
+	}
+	if r.opts.Mask != nil {
+		if err := r.opts.Mask(p.Data()); err != nil {
+			return "", false, fmt.Errorf("could not emit log masks for what it read: %w", err)
+		}
+	}
+	return p.Version, p.Version != replaced && JSONEqual(p.Data(), data), nil
+}
+
 func (r *runner) disableCommand(secret, version string) string {
-	cmd := "gcloud secrets versions disable " + version + " --secret=" + secret
+	return r.gcloud("disable", secret, version)
+}
+
+// gcloud words the gcloud command that lists a secret's versions or disables
+// one, for messages that ask a human to finish or check a push.
+func (r *runner) gcloud(verb, secret, version string) string {
+	cmd := "gcloud secrets versions " + verb
+	if version != "" {
+		cmd += " " + version
+	}
+	cmd += " --secret=" + secret
 	if r.opts.Location != "" {
 		cmd += " --location=" + r.opts.Location
 	}

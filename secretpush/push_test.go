@@ -361,6 +361,33 @@ func TestPushAddFails(t *testing.T) {
 	}
 }
 
+// An add that ends in an ambiguous failure is followed by one look at the
+// secret; when the update is not there, the failure says what the secret
+// serves. A failure that is not ambiguous costs no look.
+func TestPushAddFailsAmbiguously(t *testing.T) {
+	for _, tt := range []struct {
+		err      error
+		accesses int
+		want     string
+	}{
+		{status.Error(codes.Unavailable, "unavailable"), 2, "SECRET_SOURCE-FOO_CREDS serves version 1, not the update"},
+		{status.Error(codes.DeadlineExceeded, "deadline"), 2, "SECRET_SOURCE-FOO_CREDS serves version 1, not the update"},
+		{context.DeadlineExceeded, 2, "SECRET_SOURCE-FOO_CREDS serves version 1, not the update"},
+		{status.Error(codes.InvalidArgument, "bad"), 1, "SECRET_SOURCE-FOO_CREDS still serves version 1"},
+		{errors.New("add a version to SECRET_SOURCE-FOO_CREDS: permission denied"), 1, "SECRET_SOURCE-FOO_CREDS still serves version 1"},
+	} {
+		st := newMemStore()
+		st.put("SECRET_SOURCE-FOO_CREDS", map[string]string{"connector": "source-foo"}, `{"token": "token-1"}`)
+		st.addErr = func(string) error { return tt.err }
+		tr := newTree(t)
+		tr.write("source-foo", "config|1.json", `{"token": "token-2"}`)
+		res := run(t, st, tr, Options{Connectors: []string{"source-foo"}})
+		if len(res.Failed) != 1 || !strings.Contains(res.Failed[0].Err.Error(), tt.want) || st.calls["Access"] != tt.accesses || st.calls["DisableVersion"] != 0 {
+			t.Errorf("%v: failed %v, calls %v; want %q and %d accesses", tt.err, res.Failed, st.calls, tt.want, tt.accesses)
+		}
+	}
+}
+
 func TestPushNoEnabledVersion(t *testing.T) {
 	st := newMemStore()
 	st.put("SECRET_SOURCE-FOO_CREDS", map[string]string{"connector": "source-foo"})

@@ -372,6 +372,7 @@ func discover(ctx context.Context, layout writer.Layout) ([]string, error) {
 	}
 	seen := map[string]bool{}
 	var out []string
+	found := false
 	for _, kind := range []string{"connectors", "bases"} {
 		parent := filepath.Join(root, "airbyte-integrations", kind)
 		entries, err := os.ReadDir(parent)
@@ -381,6 +382,7 @@ func discover(ctx context.Context, layout writer.Layout) ([]string, error) {
 		if err != nil {
 			return nil, fmt.Errorf("cannot list connectors in %s: %w", parent, err)
 		}
+		found = true
 		for _, e := range entries {
 			name := e.Name()
 			if !e.IsDir() || seen[name] || labels.ValidateConnector(name) != nil {
@@ -397,6 +399,9 @@ func discover(ctx context.Context, layout writer.Layout) ([]string, error) {
 		}
 	}
 	sort.Strings(out)
+	if !found {
+		zerolog.Ctx(ctx).Warn().Str("root", root).Msg("no airbyte-integrations/connectors or airbyte-integrations/bases folder here, so nothing to push: pass the monorepo root as --root")
+	}
 	zerolog.Ctx(ctx).Debug().Strs("connectors", out).Msg("connectors with " + UpdatedDir)
 	return out, nil
 }

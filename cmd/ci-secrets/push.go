@@ -53,8 +53,9 @@ every value read is masked in the log first.
 Exit status: 0 everything pushed or already up to date; 1 anything failed
 (the others are still pushed; the summary names each failure, and a version
 added whose predecessor could not be disabled comes with the gcloud command
-that finishes the job); 2 bad flags or configuration; 130 interrupted (a
-secret is never left between its add and its disable).`,
+that finishes the job; an add whose answer was lost is checked against the
+secret before anything is said or repeated); 2 bad flags or configuration;
+130 interrupted (an add already started is finished, with its disable, first).`,
 		Example: `  # In CI, after the connector's tests:
   ci-secrets push source-hubspot
 
