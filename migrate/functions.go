@@ -114,6 +114,9 @@ func inRanges(off uint, ranges [][2]uint) bool {
 func (a *analyzer) basesFromIf(ic *syntax.IfClause) {
 	for c := ic; c != nil && c.Cond != nil; c = c.Else {
 		eq, ne := comparands(c.Cond)
+		if len(eq) == 0 && len(ne) == 0 {
+			continue // nothing to learn: do not walk the branches
+		}
 		if stmtsMention(c.Then, "bases/") {
 			for _, s := range eq {
 				a.bases[s] = true
@@ -319,4 +322,120 @@ func roleOf(name string) string {
 		return "value"
 	}
 	return ""
+}
+
+// functionReads reports the statements of function bodies that read a
+// secret-like variable the script never sets (GCP_GSM_CREDENTIALS,
+// GITHUB_PROVIDED_SECRETS_JSON, a GitHub secret read directly): plumbing,
+// not registrations, but still a use of that secret. Variables assigned
+// anywhere in the script (top level or any function, loop and read
+// variables, declare NAME) are the script's own and are not reported.
+func (a *analyzer) functionReads(f *syntax.File) {
+	own := map[string]bool{}
+	for name := range a.s.assigned {
+		own[name] = true
+	}
+	addWord := func(w *syntax.Word) {
+		if w != nil {
+			if l := w.Lit(); l != "" && !strings.HasPrefix(l, "-") {
+				own[l] = true
+			}
+		}
+	}
+	syntax.Walk(f, func(n syntax.Node) bool {
+		switch n := n.(type) {
+		case *syntax.Assign:
+			if n.Name != nil {
+				own[n.Name.Value] = true
+			}
+		case *syntax.ForClause:
+			if wi, ok := n.Loop.(*syntax.WordIter); ok && wi.Name != nil {
+				own[wi.Name.Value] = true
+			}
+		case *syntax.CallExpr:
+			if len(n.Args) > 0 && (n.Args[0].Lit() == "read" || n.Args[0].Lit() == "mapfile" || n.Args[0].Lit() == "readarray") {
+				for _, w := range n.Args[1:] {
+					addWord(w)
+				}
+			}
+		}
+		return true
+	})
+	var visit func(name string, list []*syntax.Stmt, depth int)
+	visit = func(fn string, list []*syntax.Stmt, depth int) {
+		for _, st := range list {
+			var vars []string
+			reads := func(n syntax.Node) {
+				syntax.Walk(n, func(n syntax.Node) bool {
+					if pe, ok := n.(*syntax.ParamExp); ok && pe.Param != nil {
+						if name := pe.Param.Value; !own[name] && secretLike(name) {
+							vars = union(vars, []string{name})
+						}
+					}
+					return true
+				})
+			}
+			if inner := nestedStmts(st); inner != nil && depth < maxDepth {
+				// Report the innermost statements, one line each, and
+				// what the compound statement itself reads.
+				visit(fn, inner, depth+1)
+				for _, r := range st.Redirs {
+					reads(r)
+				}
+				switch c := st.Cmd.(type) {
+				case *syntax.ForClause:
+					reads(c.Loop)
+				case *syntax.CaseClause:
+					reads(c.Word)
+				}
+			} else {
+				reads(st)
+			}
+			if len(vars) > 0 {
+				a.s.Unrecognized = append(a.s.Unrecognized, Unrecognized{
+					Line: int(st.Pos().Line()), Text: a.text(st), Variables: vars,
+					Reason: "plumbing in function " + fn + " reads " + dollarList(vars) + ", which the script never sets",
+				})
+			}
+		}
+	}
+	syntax.Walk(f, func(n syntax.Node) bool {
+		if fd, ok := n.(*syntax.FuncDecl); ok && fd.Name != nil && fd.Body != nil {
+			visit(fd.Name.Value, []*syntax.Stmt{fd.Body}, 0)
+			return false // nested declarations are visited as statements
+		}
+		return true
+	})
+}
+
+// nestedStmts returns the statement lists a compound statement holds (its
+// conditions included), or nil for a simple statement.
+func nestedStmts(st *syntax.Stmt) []*syntax.Stmt {
+	switch c := st.Cmd.(type) {
+	case *syntax.Block:
+		return c.Stmts
+	case *syntax.Subshell:
+		return c.Stmts
+	case *syntax.IfClause:
+		var out []*syntax.Stmt
+		for ic := c; ic != nil; ic = ic.Else {
+			out = append(append(out, ic.Cond...), ic.Then...)
+		}
+		return out
+	case *syntax.WhileClause:
+		return append(append([]*syntax.Stmt{}, c.Cond...), c.Do...)
+	case *syntax.ForClause:
+		if len(c.Do) > 0 {
+			return c.Do
+		}
+	case *syntax.CaseClause:
+		var out []*syntax.Stmt
+		for _, it := range c.Items {
+			out = append(out, it.Stmts...)
+		}
+		return out
+	case *syntax.FuncDecl:
+		return []*syntax.Stmt{c.Body}
+	}
+	return nil
 }

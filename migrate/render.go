@@ -63,6 +63,15 @@ func variableCell(reg Registration) string {
 	return v
 }
 
+// statusText is the variable's status for people: a leftover that is
+// leftover only because its secret is read elsewhere says so.
+func (v Variable) statusText() string {
+	if v.StillReferenced {
+		return string(v.Status) + " (still referenced)"
+	}
+	return string(v.Status)
+}
+
 func ints(l []int) string {
 	s := make([]string, len(l))
 	for i, n := range l {
@@ -111,11 +120,11 @@ func (r *Report) WriteTable(w io.Writer) error {
 			if !v.Mapped {
 				sec += " (assumed)"
 			}
-			p("%s\t%s\t%d\t%d\t%s\t%s\n", v.Name, sec, v.Registrations, v.Served, v.Status, ints(v.Lines))
+			p("%s\t%s\t%d\t%d\t%s\t%s\n", v.Name, sec, v.Registrations, v.Served, v.statusText(), ints(v.Lines))
 		}
 		var refs []string
 		for _, v := range r.Variables {
-			if v.Status == VarLeftover {
+			if !v.StillReferenced {
 				continue
 			}
 			for _, ref := range v.OtherReferences {
@@ -312,12 +321,12 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 			if !v.Mapped {
 				sec += " (assumed)"
 			}
-			p("| %s | %s | %d | %d | %s |\n", code(v.Name), sec, v.Registrations, v.Served, v.Status)
+			p("| %s | %s | %d | %d | %s |\n", code(v.Name), sec, v.Registrations, v.Served, v.statusText())
 		}
 		p("\n")
 		var refs []string
 		for _, v := range r.Variables {
-			if v.Status == VarLeftover {
+			if !v.StillReferenced {
 				continue
 			}
 			for _, ref := range v.OtherReferences {

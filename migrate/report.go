@@ -14,12 +14,12 @@ type VarStatus string
 const (
 	// VarLeftover: some registration of the variable is not served by GSM yet.
 	VarLeftover VarStatus = "leftover"
+	// VarLeftover also covers a variable whose registrations are all served
+	// while its GitHub secret is still read elsewhere (StillReferenced).
+	//
 	// VarSafeToDelete: every registration is served and nothing else
 	// (workflow, other script variable, unrecognized line) reads the secret.
 	VarSafeToDelete VarStatus = "safe-to-delete"
-	// VarInUse: every registration is served, but the GitHub secret is still
-	// read elsewhere (listed in other_references).
-	VarInUse VarStatus = "in-use"
 )
 
 // Variable is one environment variable the script reads secrets from.
@@ -29,11 +29,15 @@ type Variable struct {
 	// entry when one maps it (Mapped), else assumed to be the same name.
 	GitHubSecret string `json:"github_secret"`
 	// GitHubSecrets lists them all when workflows map the name to several.
-	GitHubSecrets   []string    `json:"github_secrets,omitempty"`
-	Mapped          bool        `json:"mapped"`
-	Registrations   int         `json:"registrations"`
-	Served          int         `json:"served"`
-	Status          VarStatus   `json:"status"`
+	GitHubSecrets []string `json:"github_secrets,omitempty"`
+	Mapped        bool     `json:"mapped"`
+	Registrations int      `json:"registrations"`
+	Served        int      `json:"served"`
+	// Status is leftover or safe-to-delete, as docs/cli.md fixes it.
+	Status VarStatus `json:"status"`
+	// StillReferenced: every registration is served, but the GitHub secret
+	// is still read elsewhere (OtherReferences), so it stays leftover.
+	StillReferenced bool        `json:"still_referenced"`
 	Lines           []int       `json:"lines"`
 	OtherReferences []Reference `json:"other_references"`
 }
@@ -273,7 +277,7 @@ func buildVariables(s *Script, regs []Registration, wf *Workflows) []Variable {
 		case v.Served < v.Registrations:
 			v.Status = VarLeftover
 		case len(v.OtherReferences) > 0:
-			v.Status = VarInUse
+			v.Status, v.StillReferenced = VarLeftover, true
 		default:
 			v.Status = VarSafeToDelete
 		}

@@ -89,16 +89,18 @@ curl -d "$E_CREDS" https://example.com
 		"SECRET_E_CREDS": {"connector": "source-e"},
 	})
 	r := BuildReport(s, inv, Options{Workflows: wf, Repo: "o/r"})
-	got := map[string]VarStatus{}
+	got := map[string]string{}
 	for _, v := range r.Variables {
-		got[v.Name] = v.Status
+		got[v.Name] = v.statusText()
 	}
-	want := map[string]VarStatus{
-		"A_CREDS": VarInUse,        // SHARED_CREDS also feeds B_CREDS, which is leftover
-		"B_CREDS": VarLeftover,     // not served
-		"C_CREDS": VarSafeToDelete, // toJson(secrets) does not count
-		"D_CREDS": VarInUse,        // OTHER_NAME reads D_CREDS too
-		"E_CREDS": VarInUse,        // an unrecognized line reads it
+	// Status stays one of the two values of docs/cli.md; a served variable
+	// whose secret is read elsewhere is leftover and still_referenced.
+	want := map[string]string{
+		"A_CREDS": "leftover (still referenced)", // SHARED_CREDS also feeds B_CREDS, which is leftover
+		"B_CREDS": "leftover",                    // not served
+		"C_CREDS": "safe-to-delete",              // toJson(secrets) does not count
+		"D_CREDS": "leftover (still referenced)", // OTHER_NAME reads D_CREDS too
+		"E_CREDS": "leftover (still referenced)", // an unrecognized line reads it
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("statuses %v, want %v", got, want)
@@ -168,5 +170,107 @@ func TestMarkdownEscapes(t *testing.T) {
 	}
 	if !strings.Contains(b.String(), "``[ -z \"$A_CREDS\" ] \\|\\| echo \"`id`\" \\| cat``") {
 		t.Errorf("cell not escaped:\n%s", b.String())
+	}
+}
+
+// TestJSONContractValues checks, on a script in all three shapes, that the
+// enumerated fields of docs/cli.md hold only the values it names and that
+// the summary counts what the arrays hold.
+func TestJSONContractValues(t *testing.T) {
+	s, err := ReadScriptFile("testdata/mixed.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wf, err := ReadWorkflows("testdata/workflows")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := BuildReport(s, loadInventory(t, "testdata/mixed.inventory.json"), Options{Workflows: wf}).WriteJSON(&b); err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Registrations []struct {
+			Line            int
+			Connector, File string
+			Variable, Kind  string
+			Status          string
+			GSMSecret       string `json:"gsm_secret"`
+		}
+		Variables []struct {
+			Name, Status    string
+			GitHubSecret    string `json:"github_secret"`
+			Registrations   int
+			Served          int
+			StillReferenced bool `json:"still_referenced"`
+		}
+		CommentedOut []struct{ Line int } `json:"commented_out"`
+		Duplicates   []struct{ Line int }
+		Unrecognized []struct{ Line int }
+		Summary      struct {
+			Registrations, Served, Leftover, Variables int
+			SafeToDelete                               int `json:"safe_to_delete"`
+		}
+	}
+	if err := json.Unmarshal(b.Bytes(), &got); err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[string]int{}
+	served := 0
+	for _, r := range got.Registrations {
+		kinds[r.Kind]++
+		switch {
+		case r.Line < 1 || r.Connector == "" || r.File == "" || r.Variable == "":
+			t.Errorf("incomplete registration %+v", r)
+		case r.Kind != "verbatim" && r.Kind != "templated" && r.Kind != "derived":
+			t.Errorf("line %d: kind %q", r.Line, r.Kind)
+		case r.Status == "served" && r.GSMSecret == "", r.Status == "leftover" && r.GSMSecret != "":
+			t.Errorf("line %d: status %q with gsm_secret %q", r.Line, r.Status, r.GSMSecret)
+		case r.Status != "served" && r.Status != "leftover":
+			t.Errorf("line %d: status %q", r.Line, r.Status)
+		}
+		if r.Status == "served" {
+			served++
+		}
+	}
+	if len(kinds) != 3 {
+		t.Errorf("the mixed script should hold all three kinds, got %v", kinds)
+	}
+	safe, stillRef := 0, 0
+	for _, v := range got.Variables {
+		switch v.Status {
+		case "safe-to-delete":
+			safe++
+			if v.Served != v.Registrations || v.StillReferenced {
+				t.Errorf("%s is safe to delete with %d/%d served, still referenced %v", v.Name, v.Served, v.Registrations, v.StillReferenced)
+			}
+		case "leftover":
+			if v.StillReferenced {
+				stillRef++
+				if v.Served != v.Registrations {
+					t.Errorf("%s: still_referenced is only for fully served variables", v.Name)
+				}
+			}
+		default:
+			t.Errorf("%s: status %q is not leftover or safe-to-delete", v.Name, v.Status)
+		}
+	}
+	if stillRef == 0 {
+		t.Error("the mixed script should have a served variable still referenced by a workflow")
+	}
+	sum := got.Summary
+	if sum.Registrations != len(got.Registrations) || sum.Served != served || sum.Leftover != sum.Registrations-served ||
+		sum.Variables != len(got.Variables) || sum.SafeToDelete != safe {
+		t.Errorf("summary %+v does not count the arrays (served %d, safe %d)", sum, served, safe)
+	}
+	if len(got.CommentedOut) == 0 || len(got.Duplicates) == 0 || len(got.Unrecognized) == 0 {
+		t.Errorf("commented_out %v, duplicates %v, unrecognized %v: each should have entries with lines", got.CommentedOut, got.Duplicates, got.Unrecognized)
+	}
+	for _, l := range [][]struct{ Line int }{got.CommentedOut, got.Duplicates, got.Unrecognized} {
+		for _, e := range l {
+			if e.Line < 1 {
+				t.Errorf("entry without a line: %v", l)
+			}
+		}
 	}
 }

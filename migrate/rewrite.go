@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/google/renameio/v2"
 	"mvdan.cc/sh/v3/syntax"
 )
 
@@ -139,9 +138,8 @@ func replaceFile(path string, old, data []byte) error {
 	if !bytes.Equal(cur, old) {
 		return fmt.Errorf("rewrite %s: %w; run migrate again", path, ErrScriptChanged)
 	}
-	if err := renameio.WriteFile(path, data, fi.Mode().Perm(),
-		renameio.WithStaticPermissions(fi.Mode().Perm()), renameio.WithTempDir(filepath.Dir(path))); err != nil {
-		return fmt.Errorf("rewrite %s: %w", path, err)
+	if err := atomicWrite(path, data, fi.Mode().Perm()); err != nil {
+		return fmt.Errorf("rewrite %s: %w; the script was left as it was", path, err)
 	}
 	return nil
 }

@@ -187,9 +187,13 @@ func parseError(name string, err error) error {
 
 // varInfo is what the script assigned to a variable, at the point reached.
 type varInfo struct {
-	line    int
-	val     wordVal
-	aliasOf string // exact copy of this environment variable
+	name     string
+	line     int
+	text     string // the assigning statement, for reports
+	val      wordVal
+	aliasOf  string // exact copy of this environment variable
+	exported bool   // export NAME=..., declare -x: every command the script runs sees it
+	used     bool   // read later by a registration or another statement
 }
 
 type analyzer struct {
@@ -202,6 +206,11 @@ type analyzer struct {
 	comments []syntax.Comment // outside function bodies, in order
 	nextCmt  int
 	nblocks  int
+	// assigns are the assignments of secret-derived values, in order, so
+	// that those nothing reads are reported rather than dropped.
+	assigns []*varInfo
+	// quiet is set while reading a commented-out line: it uses nothing.
+	quiet bool
 }
 
 func newAnalyzer(name string, src []byte, f *syntax.File) *analyzer {
@@ -223,6 +232,8 @@ func (a *analyzer) run(f *syntax.File) {
 	a.s.blockSizes[0] = len(f.Stmts)
 	a.stmts(f.Stmts, 0, 0)
 	a.flushComments(len(a.src) + 1)
+	a.unreadAssigns()
+	a.functionReads(f)
 	sort.SliceStable(a.s.Unrecognized, func(i, j int) bool { return a.s.Unrecognized[i].Line < a.s.Unrecognized[j].Line })
 }
 
@@ -259,7 +270,7 @@ func (a *analyzer) stmt(st *syntax.Stmt, block, depth int, member bool) {
 	case *syntax.CallExpr:
 		if len(c.Args) == 0 {
 			for _, as := range c.Assigns {
-				a.assign(as)
+				a.assign(st, as, false)
 			}
 			a.touchRedirs(st)
 			return
@@ -268,9 +279,15 @@ func (a *analyzer) stmt(st *syntax.Stmt, block, depth int, member bool) {
 	case *syntax.DeclClause:
 		switch c.Variant.Value {
 		case "export", "declare", "typeset", "readonly", "local":
+			exported := c.Variant.Value == "export"
+			for _, as := range c.Args {
+				if as.Naked && as.Value != nil && as.Value.Lit() == "-x" {
+					exported = true // declare -x NAME=...
+				}
+			}
 			for _, as := range c.Args {
 				if as.Name != nil && !as.Naked {
-					a.assign(as)
+					a.assign(st, as, exported)
 				}
 			}
 			a.touchRedirs(st)
@@ -368,6 +385,9 @@ func (a *analyzer) classifyCall(st *syntax.Stmt, c *syntax.CallExpr) finding {
 			return a.write(st, c, out, p)
 		}
 		if vars := a.touched(st); len(vars) > 0 {
+			if !a.evalWord(out.Word).known() {
+				return unrecognized(a, st, vars, "writes "+dollarList(vars)+" to "+quoteText(a.wordText(out.Word))+", a path the reader cannot resolve")
+			}
 			return unrecognized(a, st, vars, "writes "+dollarList(vars)+" to a file outside a connector's secrets folder")
 		}
 		return finding{}
@@ -499,7 +519,51 @@ func (a *analyzer) pipe(st *syntax.Stmt, c *syntax.BinaryCmd, block int, member 
 			return
 		}
 	}
+	if p, ok := a.teeTarget(last); ok {
+		// `echo "$VAR" | tee dir/file` writes the value as it is; any
+		// other command before tee changes it.
+		var v valueClass
+		if ce := echoCall(c.X); ce != nil && c.Y == last {
+			args := ce.Args[1:]
+			for len(args) > 0 && isEchoFlag(args[0].Lit()) {
+				args = args[1:]
+			}
+			v = a.classifyWords(args)
+		} else {
+			v = a.classifyGeneric(st, "")
+			if v.kind == KindTemplated || v.kind == KindVerbatim {
+				v.kind = KindDerived
+			}
+		}
+		a.record(st, a.finish(st, "tee", 1, p, v), block, member)
+		return
+	}
 	a.touch(st, st, "")
+}
+
+// echoCall is st when it is a plain echo command, else nil.
+func echoCall(st *syntax.Stmt) *syntax.CallExpr {
+	ce, ok := st.Cmd.(*syntax.CallExpr)
+	if !ok || len(ce.Args) == 0 || ce.Args[0].Lit() != "echo" || len(ce.Assigns) > 0 || len(st.Redirs) > 0 {
+		return nil
+	}
+	return ce
+}
+
+// teeTarget is the secrets file of a pipeline's last command when it is
+// `tee FILE` (no append, one file) with its output thrown away or not
+// redirected at all.
+func (a *analyzer) teeTarget(st *syntax.Stmt) (secretsPath, bool) {
+	ce, ok := st.Cmd.(*syntax.CallExpr)
+	if !ok || len(ce.Args) != 2 || ce.Args[0].Lit() != "tee" || len(ce.Assigns) > 0 {
+		return secretsPath{}, false
+	}
+	for _, r := range st.Redirs {
+		if r.Op != syntax.RdrOut || r.Word.Lit() != "/dev/null" {
+			return secretsPath{}, false
+		}
+	}
+	return a.secretsPath(ce.Args[1])
 }
 
 // finish turns a classified value into the statement's finding.
@@ -519,9 +583,9 @@ func (a *analyzer) finish(st *syntax.Stmt, command string, shape int, p secretsP
 
 // assign records a top-level assignment, in order: later statements see the
 // new value.
-func (a *analyzer) assign(as *syntax.Assign) {
+func (a *analyzer) assign(st *syntax.Stmt, as *syntax.Assign, exported bool) {
 	name := as.Name.Value
-	info := &varInfo{line: int(as.Pos().Line())}
+	info := &varInfo{name: name, line: int(as.Pos().Line()), text: a.text(st), exported: exported}
 	switch {
 	case as.Array != nil || as.Index != nil:
 		// Arrays are not followed: remember only what they derive from.
@@ -559,6 +623,27 @@ func (a *analyzer) assign(as *syntax.Assign) {
 	}
 	a.vars[name] = info
 	a.s.assigned[name] = info.line
+	if len(info.val.sources) > 0 {
+		a.assigns = append(a.assigns, info)
+	}
+}
+
+// unreadAssigns reports the assignments of secret-derived values that no
+// later statement read (a function body or a child process may: the
+// reader cannot tell) and those exported to every command the script runs.
+func (a *analyzer) unreadAssigns() {
+	for _, info := range a.assigns {
+		var reason string
+		switch {
+		case info.exported:
+			reason = "exports " + dollarList(info.val.sources) + " as " + info.name + " to every command the script runs"
+		case !info.used:
+			reason = "assigns " + dollarList(info.val.sources) + " to " + info.name + ", which no registration reads (a function or a child process may)"
+		default:
+			continue
+		}
+		a.s.Unrecognized = append(a.s.Unrecognized, Unrecognized{Line: info.line, Text: info.text, Reason: reason, Variables: info.val.sources})
+	}
 }
 
 // spanOf decides whether a registration's statement can be removed by the
@@ -621,9 +706,9 @@ func (a *analyzer) comment(c syntax.Comment) {
 	}
 	// Positions inside the comment are relative to its text: use the comment's line.
 	saved := a.src
-	a.src = []byte(text)
+	a.src, a.quiet = []byte(text), true
 	fd := a.classifyCall(st, ce)
-	a.src = saved
+	a.src, a.quiet = saved, false
 	co := CommentedOut{Line: int(c.Hash.Line()), Text: truncate("#" + c.Text)}
 	switch {
 	case fd.reg != nil:

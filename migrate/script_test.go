@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
-	"syscall"
 	"testing"
 )
 
@@ -252,6 +251,7 @@ export EXPORTED="$EXPORT_CREDS"
 		18: "neither a GitHub secret",
 		19: "uses $HEREDOC_CREDS",
 		22: "uses $CASE_CREDS",
+		23: "exports $EXPORT_CREDS as EXPORTED to every command the script runs",
 	}
 	got := map[int]string{}
 	for _, u := range s.Unrecognized {
@@ -269,6 +269,102 @@ export EXPORTED="$EXPORT_CREDS"
 	}
 	if len(s.Registrations) != 0 {
 		t.Errorf("no registration expected, got %+v", s.Registrations)
+	}
+}
+
+// TestNothingDroppedSilently covers the uses of a secret that are neither
+// registrations nor plain commands: values derived into a variable nothing
+// reads, exported values, and function bodies reading a secret the script
+// never sets. Each is listed as unrecognized with its line; what the script
+// owns (its assignments, loop and read variables, declared maps) is not.
+func TestNothingDroppedSilently(t *testing.T) {
+	s := parse(t, `#!/usr/bin/env bash
+declare -A SECRET_MAP
+GSM_SCOPES="https://www.googleapis.com/auth/cloud-platform"
+load_gsm() {
+  local config_file=$(mktemp)
+  echo "${GCP_GSM_CREDENTIALS}" > "${config_file}"
+  if [ -n "$GSM_SCOPES" ]; then
+    for KEY in "${!SECRET_MAP[@]}"; do
+      curl -H "x: $KEY $OUTER_DIR" "https://example.com/$1"
+    done
+  fi
+  while read -r ROW; do echo "$ROW"; done <<< "$GITHUB_PROVIDED_SECRETS_JSON"
+}
+OUTER_DIR=x
+UNREAD=$(echo "$UNREAD_CREDS" | jq .)
+READ=$(echo "$READ_CREDS" | jq .)
+read_secrets source-read "$READ"
+export EXPORTED="$EXPORTED_CREDS"
+declare -x ALSO_EXPORTED="$ALSO_CREDS"
+STEP1=$(echo "$CHAIN_CREDS")
+STEP2="$STEP1"
+# read_secrets source-commented "$COMMENTED_ONLY"
+COMMENTED_ONLY=$(echo "$COMMENTED_CREDS")
+load_gsm
+`)
+	want := map[int]string{
+		6:  "plumbing in function load_gsm reads $GCP_GSM_CREDENTIALS, which the script never sets",
+		12: "plumbing in function load_gsm reads $GITHUB_PROVIDED_SECRETS_JSON",
+		15: "assigns $UNREAD_CREDS to UNREAD, which no registration reads",
+		18: "exports $EXPORTED_CREDS as EXPORTED",
+		19: "exports $ALSO_CREDS as ALSO_EXPORTED",
+		21: "assigns $CHAIN_CREDS to STEP2, which no registration reads",
+		23: "assigns $COMMENTED_CREDS to COMMENTED_ONLY",
+	}
+	got := map[int]string{}
+	for _, u := range s.Unrecognized {
+		if got[u.Line] != "" {
+			t.Errorf("line %d listed twice: %q and %q", u.Line, got[u.Line], u.Reason)
+		}
+		got[u.Line] = u.Reason
+	}
+	for line, sub := range want {
+		if !strings.Contains(got[line], sub) {
+			t.Errorf("line %d: reason %q, want it to contain %q", line, got[line], sub)
+		}
+	}
+	for line, reason := range got {
+		if _, ok := want[line]; !ok {
+			t.Errorf("line %d unexpectedly unrecognized: %s", line, reason)
+		}
+	}
+	if got := regsOf(s); len(got) != 1 || got[0].sources != "READ_CREDS" || got[0].kind != KindDerived {
+		t.Errorf("registrations %+v", got)
+	}
+}
+
+func TestTeeAndUnresolvedPaths(t *testing.T) {
+	s := parse(t, `D=airbyte-integrations/connectors/source-t/secrets
+echo "$TEE_CREDS" | tee $D/config.json
+echo "$TEE2_CREDS" | tee "$D/quiet.json" > /dev/null
+echo "$TEE3_CREDS" | jq . | tee $D/derived.json
+echo "$APPEND_CREDS" | tee -a $D/append.json
+echo "$UNKNOWN_CREDS" > "$D/$FILE_NAME"
+echo "$OUT_CREDS" > /tmp/elsewhere.json
+echo "lowercase" > $D/literal.json
+`)
+	if got, want := regsOf(s), []reg{
+		{2, "source-t", "config.json", "connectors", "TEE_CREDS", "", KindVerbatim},
+		{3, "source-t", "quiet.json", "connectors", "TEE2_CREDS", "", KindVerbatim},
+		{4, "source-t", "derived.json", "connectors", "TEE3_CREDS", "", KindDerived},
+	}; !reflect.DeepEqual(got, want) {
+		t.Errorf("registrations:\n got %+v\nwant %+v", got, want)
+	}
+	want := map[int]string{
+		5: "uses $APPEND_CREDS outside a registration",
+		6: "writes $UNKNOWN_CREDS, $FILE_NAME to `\"$D/$FILE_NAME\"`, a path the reader cannot resolve",
+		7: "writes $OUT_CREDS to a file outside a connector's secrets folder",
+	}
+	got := map[int]string{}
+	for _, u := range s.Unrecognized {
+		got[u.Line] = u.Reason
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("unrecognized:\n got %v\nwant %v", got, want)
+	}
+	if len(s.LiteralWrites) != 1 || s.LiteralWrites[0].Hint != "writes literal text" {
+		t.Errorf("a lower-case literal is not a missing $: %+v", s.LiteralWrites)
 	}
 }
 
@@ -338,9 +434,11 @@ func TestBadInput(t *testing.T) {
 	for i := range big {
 		big[i] = "echo hi\n"[i%8]
 	}
+	// A FIFO would block a plain read; where there is none, a device file
+	// stands in for "not a regular file".
 	fifo := filepath.Join(dir, "fifo")
-	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-		t.Fatal(err)
+	if err := mkfifo(fifo); err != nil {
+		fifo = os.DevNull
 	}
 	tests := []struct {
 		name, path, want string

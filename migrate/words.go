@@ -77,6 +77,7 @@ func (a *analyzer) collect(n syntax.Node, v *wordVal) {
 // behind a script variable, or the name itself for a secret-like one.
 func (a *analyzer) sourcesOf(name string, srcs, via []string) ([]string, []string) {
 	if info, ok := a.vars[name]; ok {
+		a.use(info)
 		if len(info.val.sources) > 0 {
 			srcs = union(srcs, info.val.sources)
 			via = union(via, append([]string{name}, info.val.via...))
@@ -87,6 +88,13 @@ func (a *analyzer) sourcesOf(name string, srcs, via []string) ([]string, []strin
 		srcs = union(srcs, []string{name})
 	}
 	return srcs, via
+}
+
+// use records that a statement read a script variable's value.
+func (a *analyzer) use(info *varInfo) {
+	if !a.quiet {
+		info.used = true
+	}
 }
 
 // touched lists the secret-like variables a node reads, outside function
@@ -104,6 +112,7 @@ func (a *analyzer) touched(n syntax.Node) []string {
 			}
 			name := n.Param.Value
 			if info, ok := a.vars[name]; ok {
+				a.use(info)
 				if len(info.val.sources) > 0 {
 					out = union(out, []string{name})
 				}
@@ -126,8 +135,6 @@ type valueClass struct {
 	problem string // not understood: the reason
 }
 
-var identRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-
 // classifyValue reads the value argument of a registration.
 func (a *analyzer) classifyValue(w *syntax.Word) valueClass {
 	if pe := singleParam(w); pe != nil && (plainParam(pe) || harmlessDefault(pe)) {
@@ -136,6 +143,7 @@ func (a *analyzer) classifyValue(w *syntax.Word) valueClass {
 			return valueClass{problem: "the value is $" + name + ", a function argument"}
 		}
 		if info, ok := a.vars[name]; ok {
+			a.use(info)
 			via := capList(append([]string{name}, info.val.via...), maxVia)
 			switch {
 			case info.aliasOf != "":
@@ -243,7 +251,7 @@ func literalOr(v wordVal, kind Kind) valueClass {
 	}
 	if !v.dollar {
 		hint := "writes literal text"
-		if identRe.MatchString(v.text) {
+		if secretLike(v.text) {
 			hint = "writes the literal text " + v.text + `; a missing "$"? (did you mean "$` + v.text + `")`
 		}
 		return valueClass{literal: true, hint: hint}

@@ -152,6 +152,11 @@ func (w *Workflows) scalar(file string, n *yaml.Node, path []string) {
 			return
 		}
 	}
+	if len(path) == 3 && path[0] == "jobs" && path[2] == "secrets" && strings.TrimSpace(n.Value) == "inherit" {
+		// A reusable workflow called with `secrets: inherit` gets them all.
+		w.AllSecrets = append(w.AllSecrets, Reference{File: file, Line: n.Line, Context: ctx + ": inherit"})
+		return
+	}
 	lastKey := ""
 	if len(path) > 0 {
 		lastKey = path[len(path)-1]

@@ -116,3 +116,29 @@ func TestReadWorkflowsErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestReusableWorkflowSecrets: a call to a reusable workflow passes secrets
+// by name (each a reference) or all at once with `secrets: inherit`.
+func TestReusableWorkflowSecrets(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "call.yml"), `on: push
+jobs:
+  all:
+    uses: ./.github/workflows/test.yml
+    secrets: inherit
+  some:
+    uses: ./.github/workflows/test.yml
+    secrets:
+      CREDS: ${{ secrets.PASSED_CREDS }}
+`)
+	w, err := ReadWorkflows(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(w.AllSecrets) != 1 || w.AllSecrets[0].Line != 5 || !strings.Contains(w.AllSecrets[0].Context, "inherit") {
+		t.Errorf("secrets: inherit: %+v", w.AllSecrets)
+	}
+	if len(w.References) != 1 || w.References[0].Secret != "PASSED_CREDS" || w.References[0].Line != 9 {
+		t.Errorf("references %+v", w.References)
+	}
+}

@@ -37,9 +37,9 @@ secret), whether a Secret Manager secret already serves it: one ListSecrets
 request, no secret value read.
 
 The report lists every registration (verbatim, templated or derived, served
-or leftover), every variable (leftover; safe-to-delete when all its
-registrations are served and nothing else reads its GitHub secret; in-use
-when served but still read elsewhere), commented-out registrations,
+or leftover), every variable (safe-to-delete when all its registrations are
+served and nothing else reads its GitHub secret; else leftover, marked
+"still referenced" when only other readers keep it), commented-out registrations,
 duplicates, literal writes (a missing "$") and every statement that touches a
 secret-like variable in a way the reader does not understand. With
 --workflows, env: entries map the script's variable names to GitHub secret
