@@ -114,6 +114,8 @@ type Client struct {
 	// one): retries stop once the server has answered nothing for a whole
 	// Overall budget, however recently the operation itself began.
 	lastOK atomic.Int64
+	// warnedRetry is set once the user has been told that calls are retried.
+	warnedRetry atomic.Bool
 }
 
 // New connects. For an emulator endpoint it speaks plaintext gRPC without

@@ -1,6 +1,7 @@
 package gsm_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -10,6 +11,8 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"github.com/rs/zerolog"
 
 	"github.com/airbytehq/ci-secrets/gsm"
 	"github.com/airbytehq/ci-secrets/gsm/emulator"
@@ -356,4 +359,22 @@ func TestAddVersionLostAnswer(t *testing.T) {
 			t.Errorf("%d enabled versions hold the update, want exactly 1", n)
 		}
 	})
+}
+
+// A run that is retrying says so once at warn level, so a slow run does not
+// look hung, and does not flood the log with one warning per retry.
+func TestRetryWarnsOnce(t *testing.T) {
+	c, _ := connect(t, parseSeed(t, seedJSON), emulator.Options{ErrorRate: 0.5, ErrorCode: codes.Unavailable, Seed: 3})
+	var buf bytes.Buffer
+	ctx := zerolog.New(&buf).Level(zerolog.DebugLevel).WithContext(context.Background())
+	for range 20 {
+		if _, err := c.Access(ctx, "SECRET_B_CREDS"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	warns := strings.Count(buf.String(), `"level":"warn"`)
+	debugs := strings.Count(buf.String(), `"code":"UNAVAILABLE"`)
+	if st := c.Stats(); warns != 1 || int64(debugs) != st.Retries || st.Retries < 2 {
+		t.Errorf("%d warnings and %d retry lines for %d retries; want 1 warning and a line per retry:\n%s", warns, debugs, st.Retries, buf.String())
+	}
 }

@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
+	"strings"
 	"time"
+
+	"github.com/rs/zerolog"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -117,6 +120,7 @@ func (c *Client) doSpaced(ctx context.Context, counter *counter, minWait time.Du
 		if p.Overall > 0 && time.Until(time.Unix(0, c.lastOK.Load()).Add(p.Overall)) < wait {
 			return err
 		}
+		c.noteRetry(ctx, err)
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
@@ -129,6 +133,30 @@ func (c *Client) doSpaced(ctx context.Context, counter *counter, minWait time.Du
 			backoff = p.Max
 		}
 	}
+}
+
+// noteRetry tells the user once per client that calls are being retried, so
+// a run waiting on an unreachable or throttling server does not look hung;
+// every retry after that is a debug line.
+func (c *Client) noteRetry(ctx context.Context, err error) {
+	ev := zerolog.Ctx(ctx).Debug()
+	if c.warnedRetry.CompareAndSwap(false, true) {
+		ev = zerolog.Ctx(ctx).Warn()
+	}
+	ev.Str("code", codeName(status.Code(err))).Str("budget", c.retry.Overall.String()).
+		Msg("Secret Manager did not serve a call; retrying with backoff (the summary counts retries)")
+}
+
+// codeName spells a code as GSM documents it: RESOURCE_EXHAUSTED.
+func codeName(c codes.Code) string {
+	var b strings.Builder
+	for i, r := range c.String() {
+		if i > 0 && r >= 'A' && r <= 'Z' {
+			b.WriteByte('_')
+		}
+		b.WriteRune(r)
+	}
+	return strings.ToUpper(b.String())
 }
 
 // budgetSpent reports whether ctx's deadline has passed. gRPC fails a call at
