@@ -69,7 +69,8 @@ const maxPages = 100
 
 // CheckGitHub lists the repository's Actions secrets (every page) and the
 // organization secrets it can use, and sorts the report's deletable secrets
-// into still there, already gone and organization-level. With workflows it
+// (safe to delete and unused) into still there, already gone and
+// organization-level. With workflows it
 // also lists repository secrets nothing references.
 func CheckGitHub(ctx context.Context, gh *github.Client, repo string, r *Report, wf *Workflows) (*GitHubCheck, error) {
 	owner, name, err := SplitRepo(repo)
@@ -94,7 +95,12 @@ func CheckGitHub(ctx context.Context, gh *github.Client, repo string, r *Report,
 		orgSecrets = map[string]bool{}
 	}
 
-	for _, d := range r.ToDelete {
+	deletable := append([]Deletion{}, r.ToDelete...)
+	for _, u := range r.UnusedGitHubSecrets {
+		deletable = append(deletable, Deletion{Secret: u.Secret, Variables: u.Env})
+	}
+	sort.SliceStable(deletable, func(i, j int) bool { return deletable[i].Secret < deletable[j].Secret })
+	for _, d := range deletable {
 		switch {
 		case repoSecrets[d.Secret]:
 			d.Command = "gh secret delete " + d.Secret + " --repo " + repo

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -44,8 +45,24 @@ func (r *Report) WriteJSON(w io.Writer) error {
 // leftover; 6 variables: 2 safe to delete".
 func (r *Report) SummaryLine() string {
 	s := r.Summary
-	return fmt.Sprintf("%d registrations: %d served, %d leftover; %d variables: %d safe to delete",
+	line := fmt.Sprintf("%d registrations: %d served, %d leftover; %d variables: %d safe to delete",
 		s.Registrations, s.Served, s.Leftover, s.Variables, s.SafeToDelete)
+	if s.UnusedGitHubSecrets > 0 {
+		line += fmt.Sprintf("; %d unused GitHub %s", s.UnusedGitHubSecrets, pluralWord(s.UnusedGitHubSecrets, "secret", "secrets"))
+	}
+	return line
+}
+
+func pluralWord(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// unusedTitle explains the unused GitHub secrets section.
+func (r *Report) unusedTitle() string {
+	return "the workflows pass them to " + filepath.Base(r.Script) + ", which no longer reads them, and nothing else references them"
 }
 
 func orDash(s string) string {
@@ -166,6 +183,18 @@ func (r *Report) WriteTable(w io.Writer) error {
 		p("\nSAFE TO DELETE (once the script no longer reads them: run --rewrite first)\n")
 		for _, d := range r.ToDelete {
 			p("%s\n", d.Command)
+		}
+	}
+	if len(r.UnusedGitHubSecrets) > 0 {
+		p("\nUNUSED GITHUB SECRETS (%s: safe to delete)\n", r.unusedTitle())
+		for _, u := range r.UnusedGitHubSecrets {
+			p("%s\n", u.Command)
+		}
+		p("then remove their env: entries:\n")
+		for _, u := range r.UnusedGitHubSecrets {
+			for _, ref := range u.PassedAt {
+				p("%s:%d\t%s\n", ref.File, ref.Line, ref.Context)
+			}
 		}
 	}
 	if err := tw.Flush(); err != nil {
@@ -371,6 +400,19 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 			p("%s\n", d.Command)
 		}
 		p("```\n\n")
+	}
+	if len(r.UnusedGitHubSecrets) > 0 {
+		p("### Unused GitHub secrets\n\nSafe to delete: %s.\n\n```sh\n", r.unusedTitle())
+		for _, u := range r.UnusedGitHubSecrets {
+			p("%s\n", u.Command)
+		}
+		p("```\n\nThen remove their `env:` entries:\n\n")
+		for _, u := range r.UnusedGitHubSecrets {
+			for _, ref := range u.PassedAt {
+				p("- %s line %d, %s\n", code(ref.File), ref.Line, md(ref.Context))
+			}
+		}
+		p("\n")
 	}
 	if a := r.Actions; a != nil {
 		p("### Actions\n\n```\n")

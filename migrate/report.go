@@ -70,6 +70,8 @@ type Summary struct {
 	Duplicates    int `json:"duplicates"`
 	Unrecognized  int `json:"unrecognized"`
 	LiteralWrites int `json:"literal_writes"`
+	// UnusedGitHubSecrets counts Report.UnusedGitHubSecrets.
+	UnusedGitHubSecrets int `json:"unused_github_secrets"`
 }
 
 // Report is the state of the migration. Its JSON form is the contract of
@@ -85,8 +87,12 @@ type Report struct {
 	LiteralWrites []LiteralWrite `json:"literal_writes"`
 	// ToDelete are the GitHub secrets safe to delete, with ready commands.
 	ToDelete []Deletion `json:"github_secrets_to_delete"`
-	Warnings []string   `json:"warnings"`
-	Summary  Summary    `json:"summary"`
+	// UnusedGitHubSecrets are the GitHub secrets the workflows still pass
+	// to the script under env names it no longer reads (its registrations
+	// were removed) and nothing else references: safe to delete too.
+	UnusedGitHubSecrets []UnusedSecret `json:"unused_github_secrets"`
+	Warnings            []string       `json:"warnings"`
+	Summary             Summary        `json:"summary"`
 	// Actions holds the results of the finishing actions that ran.
 	Actions *Actions `json:"actions,omitempty"`
 
@@ -121,7 +127,7 @@ func BuildReport(s *Script, inventory []labels.Entry, opts Options) *Report {
 		Script: s.Name, Registrations: make([]Registration, len(s.Registrations)),
 		Variables: []Variable{}, CommentedOut: s.CommentedOut, Duplicates: []Duplicate{},
 		Unrecognized: s.Unrecognized, LiteralWrites: s.LiteralWrites,
-		ToDelete: []Deletion{}, Warnings: []string{},
+		ToDelete: []Deletion{}, UnusedGitHubSecrets: []UnusedSecret{}, Warnings: []string{},
 		script: s, entries: inventory,
 	}
 	wf := opts.Workflows
@@ -174,6 +180,10 @@ func BuildReport(s *Script, inventory []labels.Entry, opts Options) *Report {
 	if wf == nil && len(r.ToDelete) > 0 {
 		r.Warnings = append(r.Warnings, "no workflows folder given (--workflows): GitHub secrets are assumed to be named like the script's variables, and references in workflows were not checked")
 	}
+	unused, warnings := findUnused(s, r.Variables, wf, opts.Repo)
+	r.UnusedGitHubSecrets = unused
+	r.Warnings = append(r.Warnings, warnings...)
+	r.Summary.UnusedGitHubSecrets = len(unused)
 	if len(s.Unrecognized) > 0 {
 		r.Warnings = append(r.Warnings, fmt.Sprintf("%d statement(s) touch secret-like variables in ways not understood: check them by hand (unrecognized)", len(s.Unrecognized)))
 	}

@@ -21,7 +21,48 @@ type EnvMapping struct {
 	Context string `json:"context"` // e.g. jobs.test.steps[2].env.FOO_CREDS
 	Env     string `json:"env"`
 	Secret  string `json:"secret"`
+
+	scope scope // where the entry applies
 }
+
+// scope is where an env: entry or a reference sits in a workflow file: at
+// workflow level (job ""), in a job, or in one of its steps.
+type scope struct {
+	job  string // "" at workflow level
+	step int    // index in jobs.<job>.steps; -1 outside a step
+}
+
+// scopeOf finds the job and step a path is inside.
+func scopeOf(p []string) scope {
+	sc := scope{step: -1}
+	if len(p) >= 2 && p[0] == "jobs" {
+		sc.job = p[1]
+		if len(p) >= 4 && p[2] == "steps" {
+			if i, err := strconv.Atoi(strings.Trim(p[3], "[]")); err == nil {
+				sc.step = i
+			}
+		}
+	}
+	return sc
+}
+
+// stepRun is the run: command of a step.
+type stepRun struct {
+	file  string
+	scope scope
+	line  int
+	text  string
+}
+
+// allSecretsUse says how a place passes every secret at once.
+type allSecretsUse int
+
+const (
+	allInText   allSecretsUse = iota // toJson(secrets) anywhere but an env: entry
+	allInEnv                         // an env: entry's value holds toJson(secrets)
+	allInherit                       // a reusable workflow call with secrets: inherit
+	allUnparsed                      // found in a file that is not valid YAML
+)
 
 // Reference is any other place a workflow reads a secret.
 type Reference struct {
@@ -29,6 +70,9 @@ type Reference struct {
 	Line    int    `json:"line"`
 	Context string `json:"context"`
 	Secret  string `json:"secret,omitempty"`
+
+	scope scope
+	all   allSecretsUse // for AllSecrets: how every secret is passed
 }
 
 // Workflows is what ReadWorkflows found in a folder of workflow files.
@@ -47,6 +91,17 @@ type Workflows struct {
 	// Warnings are files that could not be parsed as YAML; they were
 	// scanned as text instead, so their references still count.
 	Warnings []string
+
+	// runs are the steps' run: commands.
+	runs []stepRun
+	// uses maps file and job to the reusable workflow the job calls.
+	uses map[string]map[string]string
+	// texts are, per file, every scalar value but the env: entries that
+	// map one secret: where a workflow may name an environment variable.
+	texts map[string][]string
+	// aliases marks files with YAML aliases (*name), whose reuse of an
+	// env: block is not expanded.
+	aliases map[string]bool
 }
 
 // maxWorkflowFiles bounds the work on a wrong --workflows folder.
@@ -72,7 +127,8 @@ func ReadWorkflows(dir string) (*Workflows, error) {
 	if err != nil {
 		return nil, &InputError{File: dir, Msg: "cannot list the workflows folder: " + unwrapPath(err).Error()}
 	}
-	w := &Workflows{Dir: dir, Files: []string{}, EnvMappings: []EnvMapping{}, References: []Reference{}, AllSecrets: []Reference{}, Warnings: []string{}}
+	w := &Workflows{Dir: dir, Files: []string{}, EnvMappings: []EnvMapping{}, References: []Reference{}, AllSecrets: []Reference{}, Warnings: []string{},
+		uses: map[string]map[string]string{}, texts: map[string][]string{}, aliases: map[string]bool{}}
 	for _, e := range entries {
 		name := e.Name()
 		if e.IsDir() || !(strings.HasSuffix(name, ".yml") || strings.HasSuffix(name, ".yaml")) {
@@ -139,6 +195,7 @@ func (w *Workflows) walk(file string, n *yaml.Node, path []string) {
 		}
 	case yaml.AliasNode:
 		// The anchor's own node was visited where it was defined.
+		w.aliases[file] = true
 	case yaml.ScalarNode:
 		w.scalar(file, n, path)
 	}
@@ -148,14 +205,29 @@ func (w *Workflows) scalar(file string, n *yaml.Node, path []string) {
 	ctx := joinPath(path)
 	if isEnvEntry(path) {
 		if m := onlyOneRe.FindStringSubmatch(n.Value); m != nil {
-			w.EnvMappings = append(w.EnvMappings, EnvMapping{File: file, Line: n.Line, Context: ctx, Env: path[len(path)-1], Secret: strings.ToUpper(m[1])})
+			w.EnvMappings = append(w.EnvMappings, EnvMapping{File: file, Line: n.Line, Context: ctx, Env: path[len(path)-1], Secret: strings.ToUpper(m[1]), scope: scopeOf(path)})
 			return
 		}
 	}
+	sc := scopeOf(path)
+	w.texts[file] = append(w.texts[file], n.Value)
+	if len(path) == 5 && path[0] == "jobs" && path[2] == "steps" && path[4] == "run" {
+		w.runs = append(w.runs, stepRun{file: file, scope: sc, line: n.Line, text: n.Value})
+	}
+	if len(path) == 3 && path[0] == "jobs" && path[2] == "uses" {
+		if w.uses[file] == nil {
+			w.uses[file] = map[string]string{}
+		}
+		w.uses[file][path[1]] = strings.TrimSpace(n.Value)
+	}
 	if len(path) == 3 && path[0] == "jobs" && path[2] == "secrets" && strings.TrimSpace(n.Value) == "inherit" {
 		// A reusable workflow called with `secrets: inherit` gets them all.
-		w.AllSecrets = append(w.AllSecrets, Reference{File: file, Line: n.Line, Context: ctx + ": inherit"})
+		w.AllSecrets = append(w.AllSecrets, Reference{File: file, Line: n.Line, Context: ctx + ": inherit", scope: sc, all: allInherit})
 		return
+	}
+	all := allInText
+	if isEnvEntry(path) {
+		all = allInEnv
 	}
 	lastKey := ""
 	if len(path) > 0 {
@@ -163,14 +235,14 @@ func (w *Workflows) scalar(file string, n *yaml.Node, path []string) {
 	}
 	scan := func(expr string, line int) {
 		if allRe.MatchString(expr) {
-			w.AllSecrets = append(w.AllSecrets, Reference{File: file, Line: line, Context: ctx})
+			w.AllSecrets = append(w.AllSecrets, Reference{File: file, Line: line, Context: ctx, scope: sc, all: all})
 		}
 		for _, m := range secretRe.FindAllStringSubmatch(expr, -1) {
 			name := m[1] + m[2] + m[3]
 			if name == "" {
 				continue
 			}
-			w.References = append(w.References, Reference{File: file, Line: line, Context: ctx, Secret: strings.ToUpper(name)})
+			w.References = append(w.References, Reference{File: file, Line: line, Context: ctx, Secret: strings.ToUpper(name), scope: sc})
 		}
 	}
 	if lastKey == "if" {
@@ -220,12 +292,13 @@ func joinPath(p []string) string {
 // scanText finds secrets.NAME and toJson(secrets) in a file that is not
 // valid YAML, line by line.
 func (w *Workflows) scanText(file string, data []byte) {
+	w.texts[file] = append(w.texts[file], string(data))
 	for i, line := range strings.Split(string(data), "\n") {
 		if allRe.MatchString(line) {
-			w.AllSecrets = append(w.AllSecrets, Reference{File: file, Line: i + 1, Context: "(unparsed file)"})
+			w.AllSecrets = append(w.AllSecrets, Reference{File: file, Line: i + 1, Context: "(unparsed file)", scope: scope{step: -1}, all: allUnparsed})
 		}
 		for _, m := range textExprRe.FindAllStringSubmatch(line, -1) {
-			w.References = append(w.References, Reference{File: file, Line: i + 1, Context: "(unparsed file)", Secret: strings.ToUpper(m[1])})
+			w.References = append(w.References, Reference{File: file, Line: i + 1, Context: "(unparsed file)", Secret: strings.ToUpper(m[1]), scope: scope{step: -1}})
 		}
 	}
 }

@@ -9,11 +9,14 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -88,8 +91,9 @@ func TestScripts(t *testing.T) {
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"exits": cmdExits,
-			"perm":  cmdPerm,
+			"exits":     cmdExits,
+			"perm":      cmdPerm,
+			"githubapi": cmdGitHubAPI,
 		},
 	})
 }
@@ -135,6 +139,120 @@ func cmdPerm(ts *testscript.TestScript, neg bool, args []string) {
 	if (got == fs.FileMode(want)) == neg {
 		ts.Fatalf("%s has mode %#o, want %s%#o", args[1], got, map[bool]string{true: "not ", false: ""}[neg], want)
 	}
+}
+
+// gitHubFixture is what `githubapi FIXTURE.json` serves: the Actions secrets
+// of one repository (and the organization secrets shared with it), as the
+// GitHub REST API lists them.
+type gitHubFixture struct {
+	Repo  string `json:"repo"`  // OWNER/NAME; other repositories are 404
+	Token string `json:"token"` // the only token accepted (Authorization: Bearer)
+	// PageSize caps the secrets per page (GitHub honours per_page up to
+	// 100); a small value makes the client follow Link: rel="next".
+	PageSize   int      `json:"page_size"`
+	Secrets    []string `json:"secrets"`
+	OrgSecrets []string `json:"org_secrets"`
+	// Status answers every request with this HTTP status (e.g. 403), and
+	// OrgStatus only the organization-secrets listing; Message is the body's
+	// "message".
+	Status    int    `json:"status"`
+	OrgStatus int    `json:"org_status"`
+	Message   string `json:"message"`
+}
+
+// cmdGitHubAPI starts a local GitHub REST API for the rest of the script:
+// `githubapi FIXTURE.json` serves GET /repos/OWNER/NAME/actions/secrets and
+// .../actions/organization-secrets from the fixture, paging like GitHub,
+// and answers 401 to any other token. It sets GITHUB_API_URL, which
+// ci-secrets uses as the API base, and logs each request (method, path,
+// query, whether the token matched; never the token) to githubapi.log.
+func cmdGitHubAPI(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: githubapi FIXTURE.json")
+	}
+	var fx gitHubFixture
+	if err := json.Unmarshal([]byte(ts.ReadFile(args[0])), &fx); err != nil {
+		ts.Fatalf("githubapi: %s: %v", args[0], err)
+	}
+	if fx.Repo == "" || fx.Token == "" {
+		ts.Fatalf("githubapi: %s needs \"repo\" and \"token\"", args[0])
+	}
+	logPath := ts.MkAbs("githubapi.log")
+	var mu sync.Mutex
+	logf := func(format string, a ...any) {
+		mu.Lock()
+		defer mu.Unlock()
+		f, err := os.OpenFile(logPath, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+		if err != nil {
+			return
+		}
+		fmt.Fprintf(f, format+"\n", a...)
+		f.Close()
+	}
+	fail := func(w http.ResponseWriter, status int, msg string) {
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.WriteHeader(status)
+		_ = json.NewEncoder(w).Encode(map[string]string{"message": msg, "documentation_url": "https://docs.github.com/rest"})
+	}
+	list := func(w http.ResponseWriter, r *http.Request, names []string) {
+		per, _ := strconv.Atoi(r.URL.Query().Get("per_page"))
+		if per <= 0 || per > 100 {
+			per = 30
+		}
+		if fx.PageSize > 0 && fx.PageSize < per {
+			per = fx.PageSize
+		}
+		page, _ := strconv.Atoi(r.URL.Query().Get("page"))
+		if page <= 0 {
+			page = 1
+		}
+		start, end := min((page-1)*per, len(names)), min(page*per, len(names))
+		type secret struct {
+			Name      string `json:"name"`
+			CreatedAt string `json:"created_at"`
+			UpdatedAt string `json:"updated_at"`
+		}
+		out := struct {
+			TotalCount int      `json:"total_count"`
+			Secrets    []secret `json:"secrets"`
+		}{TotalCount: len(names), Secrets: []secret{}}
+		for _, n := range names[start:end] {
+			out.Secrets = append(out.Secrets, secret{Name: n, CreatedAt: "2024-01-02T03:04:05Z", UpdatedAt: "2024-01-02T03:04:05Z"})
+		}
+		if end < len(names) {
+			next := *r.URL
+			q := next.Query()
+			q.Set("page", strconv.Itoa(page+1))
+			next.RawQuery = q.Encode()
+			w.Header().Set("Link", fmt.Sprintf(`<http://%s%s>; rel="next"`, r.Host, next.String()))
+		}
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		_ = json.NewEncoder(w).Encode(out)
+	}
+	prefix := "/repos/" + fx.Repo + "/actions/"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		authOK := r.Header.Get("Authorization") == "Bearer "+fx.Token
+		logf("%s %s?%s auth=%t", r.Method, r.URL.Path, r.URL.RawQuery, authOK)
+		msg := fx.Message
+		switch {
+		case !authOK:
+			fail(w, http.StatusUnauthorized, "Bad credentials")
+		case fx.Status != 0:
+			fail(w, fx.Status, msg)
+		case r.Method != http.MethodGet || !strings.HasPrefix(r.URL.Path, prefix):
+			fail(w, http.StatusNotFound, "Not Found")
+		case r.URL.Path == prefix+"secrets":
+			list(w, r, fx.Secrets)
+		case r.URL.Path == prefix+"organization-secrets" && fx.OrgStatus != 0:
+			fail(w, fx.OrgStatus, msg)
+		case r.URL.Path == prefix+"organization-secrets":
+			list(w, r, fx.OrgSecrets)
+		default:
+			fail(w, http.StatusNotFound, "Not Found")
+		}
+	}))
+	ts.Defer(srv.Close)
+	ts.Setenv("GITHUB_API_URL", srv.URL)
 }
 
 // checkNoLeaks is the global guarantee that no secret value reaches logs,

@@ -58,7 +58,10 @@ Finishing the move, each with --dry-run and each safe to run again:
   --github-repo     check the secrets safe to delete against the repository's
                     Actions secrets (needs GITHUB_TOKEN; GITHUB_API_URL for
                     GitHub Enterprise): still there, already gone, unreferenced
-The report always ends with the ready "gh secret delete" commands.
+The report always ends with the ready "gh secret delete" commands. After
+--rewrite, with --workflows, it also lists the unused GitHub secrets: those the
+workflows still pass to the script's step under env names it no longer reads,
+which nothing else references (JSON: unused_github_secrets).
 
 Exit status: 0 done; 1 --fail-on-leftover with leftover registrations, or an
 action failed in full or in part (the report names each failure); 2 bad flags,
