@@ -2,9 +2,13 @@ package secretsync_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
+	"os"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -28,11 +32,23 @@ import (
 // network achieves from what the machine's disk costs.
 // TMPDIR=/dev/shm puts dest=disk on tmpfs: every file-system call is still
 // made, but without a disk's journal, which shows the program's own cost.
+// dest=floor makes only the file-system calls a sync needs (a folder per
+// connector, a file created, written, synced and renamed into it) from as
+// many goroutines, with no network and no program around them: what this
+// machine's disk allows at best, measured in the same run, since a shared
+// disk's speed varies by a factor of two from one minute to the next.
 //
 //	go test ./secretsync -run '^$' -bench Sync1000 -benchtime 1x
 func BenchmarkSync1000(b *testing.B) {
 	const n, latency = 1000, 20 * time.Millisecond
 	seed := benchSeed(b, n, 2048)
+	b.Run(fmt.Sprintf("dest=floor/concurrency=%d", secretsync.DefaultConcurrency), func(b *testing.B) {
+		var wall time.Duration
+		for range b.N {
+			wall += fsFloor(b, n, 2048, secretsync.DefaultConcurrency)
+		}
+		b.ReportMetric((wall / time.Duration(b.N)).Seconds(), "floor-s")
+	})
 	for _, dest := range []string{"disk", "discard"} {
 		for _, c := range []int{secretsync.DefaultConcurrency, 1} {
 			if c == 1 && testing.Short() {
@@ -57,6 +73,55 @@ func BenchmarkSync1000(b *testing.B) {
 			})
 		}
 	}
+}
+
+// fsFloor times the bare file-system work of writing n files of size bytes
+// into n new folders, par at a time, the way the writer does it.
+func fsFloor(b *testing.B, n, size, par int) time.Duration {
+	b.Helper()
+	b.StopTimer()
+	root := b.TempDir()
+	data := make([]byte, size)
+	work := make(chan int)
+	errs := make(chan error, n)
+	var wg sync.WaitGroup
+	b.StartTimer()
+	start := time.Now()
+	for range par {
+		wg.Go(func() {
+			for i := range work {
+				dir := filepath.Join(root, "airbyte-integrations", "connectors", fmt.Sprintf("source-b%04d", i), "secrets")
+				if err := os.MkdirAll(dir, 0o700); err != nil {
+					errs <- err
+					continue
+				}
+				tmp := filepath.Join(dir, ".tmp")
+				f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+				if err != nil {
+					errs <- err
+					continue
+				}
+				_, werr := f.Write(data)
+				serr := f.Sync()
+				cerr := f.Close()
+				if err := errors.Join(werr, serr, cerr, os.Rename(tmp, filepath.Join(dir, "config.json"))); err != nil {
+					errs <- err
+				}
+			}
+		})
+	}
+	for i := range n {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+	wall := time.Since(start)
+	b.StopTimer()
+	close(errs)
+	for err := range errs {
+		b.Fatal(err)
+	}
+	return wall
 }
 
 // discard is a destination that checks nothing and keeps nothing.
