@@ -45,4 +45,21 @@ func TestExampleReadme(t *testing.T) {
 	if !strings.Contains(string(readme), "```\n"+b.String()+"```") {
 		t.Errorf("examples/migrate/README.md does not show the current report:\n%s", b.String())
 	}
+
+	// The top-level README shows sections of the same report.
+	top, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, after, ok := strings.Cut(string(top), "The report on that example")
+	_, after, ok2 := strings.Cut(after, "```\n")
+	shown, _, ok3 := strings.Cut(after, "```")
+	if !ok || !ok2 || !ok3 {
+		t.Fatal("README.md has no example report after \"The report on that example\"")
+	}
+	for _, section := range strings.Split(strings.TrimSpace(shown), "\n\n") {
+		if !strings.Contains(b.String(), section+"\n") {
+			t.Errorf("README.md shows a report section the example no longer produces:\n%s", section)
+		}
+	}
 }
