@@ -4,7 +4,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"os"
+	"strconv"
+	"strings"
 )
 
 // ErrConfig marks a configuration problem the user must fix (exit code 2):
@@ -49,8 +52,14 @@ func Resolve(s Settings) (Config, error) {
 		}
 	}
 	c.Endpoint = s.Endpoint
+	endpointFrom := "--endpoint"
 	if c.Endpoint == "" {
-		c.Endpoint = getenv("SECRET_MANAGER_EMULATOR_HOST")
+		c.Endpoint, endpointFrom = getenv("SECRET_MANAGER_EMULATOR_HOST"), "SECRET_MANAGER_EMULATOR_HOST"
+	}
+	if c.Endpoint != "" {
+		if err := checkEndpoint(c.Endpoint); err != nil {
+			return Config{}, fmt.Errorf("%w: %s %q %v: give HOST:PORT, e.g. 127.0.0.1:8085", ErrConfig, endpointFrom, c.Endpoint, err)
+		}
 	}
 
 	var keyProject string
@@ -119,6 +128,25 @@ func checkProject(p string) error {
 		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '.' || r == ':') {
 			return fmt.Errorf("%w: project %q is not a GCP project ID (lowercase letters, digits, '-')", ErrConfig, p)
 		}
+	}
+	return nil
+}
+
+// checkEndpoint refuses an address the client could only retry against
+// until its budget ran out: a URL, no port, a port out of range.
+func checkEndpoint(addr string) error {
+	if strings.Contains(addr, "://") {
+		return errors.New("is a URL, not an address")
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return errors.New("is not HOST:PORT")
+	}
+	if host == "" {
+		return errors.New("has no host")
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return errors.New("has no port between 1 and 65535")
 	}
 	return nil
 }

@@ -80,7 +80,7 @@ func (c *Client) AddVersion(ctx context.Context, secretID string, data []byte) (
 			return lastSegment(resp.GetName()), nil
 		}
 		code := status.Code(err)
-		ambiguous := code == codes.Unavailable || code == codes.DeadlineExceeded || code == codes.Unknown
+		ambiguous := mayHaveTakenEffect(code)
 		if ambiguous {
 			// The add may have gone through with its answer lost: look
 			// before anything else, the last attempt included.
@@ -103,6 +103,21 @@ func (c *Client) AddVersion(ctx context.Context, secretID string, data []byte) (
 			return "", c.explain(err, "add a version to "+secretID, writeRole)
 		}
 	}
+}
+
+// mayHaveTakenEffect reports whether a write that failed with code may have
+// been carried out all the same. Only the codes with which GSM refuses a
+// request before acting prove that nothing happened; any other answer
+// (UNAVAILABLE, DEADLINE_EXCEEDED, INTERNAL, ABORTED, UNKNOWN, ...) may come
+// after the write was committed.
+func mayHaveTakenEffect(code codes.Code) bool {
+	switch code {
+	case codes.InvalidArgument, codes.PermissionDenied, codes.Unauthenticated, codes.NotFound,
+		codes.FailedPrecondition, codes.ResourceExhausted, codes.AlreadyExists, codes.OutOfRange,
+		codes.Unimplemented:
+		return false
+	}
+	return true
 }
 
 // landed reports whether the newest version of the secret already holds
