@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/airbytehq/ci-secrets/labels"
@@ -188,5 +189,43 @@ func TestWriteSecretFollowsParentLinks(t *testing.T) {
 	}
 	if got := names(t, filepath.Join(real, "secrets")); !slices.Equal(got, []string{".gitignore", "config.json"}) {
 		t.Errorf("got %v", got)
+	}
+}
+
+func TestCheckOutFolder(t *testing.T) {
+	dir := t.TempDir()
+	mk := func(rel string, isDir bool) {
+		t.Helper()
+		p := filepath.Join(dir, rel)
+		var err error
+		if isDir {
+			err = os.MkdirAll(p, 0o755)
+		} else {
+			err = os.WriteFile(p, []byte("{}"), 0o600)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	mk("fresh", true)
+	mk("ours/updated_configurations", true)
+	mk("ours/config.json", false)
+	mk("ours/.gitignore", false)
+	mk("ours/.ci-secrets-config.json.0123456789abcdef.tmp", false)
+	mk("src/secrets", true)
+	mk("src/setup.py", false)
+	mk("src/metadata.yaml", false)
+	mk("src/build.gradle", false)
+	mk("src/Dockerfile", false)
+	mk("src/secrets/notes.txt", false)
+
+	for _, ok := range []string{"fresh", "ours", "missing/new", "src/secrets"} {
+		if err := CheckOutFolder(filepath.Join(dir, ok)); err != nil {
+			t.Errorf("%s: %v", ok, err)
+		}
+	}
+	err := CheckOutFolder(filepath.Join(dir, "src"))
+	if !errors.Is(err, ErrNotSecretsFolder) || !strings.Contains(err.Error(), `("Dockerfile", "build.gradle", "metadata.yaml" and 2 more)`) {
+		t.Errorf("src: %v", err)
 	}
 }

@@ -168,3 +168,48 @@ func DescribeMode(m fs.FileMode) string {
 	}
 	return "neither a file nor a folder"
 }
+
+// ErrNotSecretsFolder: an --out folder holds files that are not secrets, so
+// making it private and git-ignored would take over someone else's folder.
+var ErrNotSecretsFolder = errors.New("ci-secrets makes its folder private (0700) and git-ignored")
+
+// CheckOutFolder decides whether dir may serve as an explicit secrets folder
+// (--out). A folder that does not exist yet, or that is named secrets, is
+// fine; an existing folder of another name may hold only what a sync puts
+// there (.json files, .gitignore, its temporary files, updated_configurations/),
+// because the sync makes it 0700 and ignores everything in it for git: a
+// connector's source folder given by mistake (--out .) must not be taken
+// over.
+func CheckOutFolder(dir string) error {
+	dir = filepath.Clean(dir)
+	entries, err := os.ReadDir(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil
+	case err != nil:
+		return ioError("cannot list --out folder", dir, err)
+	}
+	if abs, err := filepath.Abs(dir); err == nil && filepath.Base(abs) == "secrets" {
+		return nil
+	}
+	var foreign []string
+	for _, e := range entries {
+		name := e.Name()
+		switch {
+		case name == ".gitignore", name == "updated_configurations" && e.IsDir(),
+			strings.HasPrefix(name, tempPrefix), e.Type().IsRegular() && strings.HasSuffix(name, ".json"):
+			continue
+		case e.IsDir():
+			name += "/"
+		}
+		foreign = append(foreign, fmt.Sprintf("%q", name))
+	}
+	if len(foreign) == 0 {
+		return nil
+	}
+	shown := strings.Join(foreign[:min(3, len(foreign))], ", ")
+	if len(foreign) > 3 {
+		shown += fmt.Sprintf(" and %d more", len(foreign)-3)
+	}
+	return fmt.Errorf("--out folder %s already holds what is not a secrets file (%s); %w: point --out at the connector's secrets folder (e.g. --out secrets) or at a new folder", dir, shown, ErrNotSecretsFolder)
+}

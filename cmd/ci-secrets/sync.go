@@ -92,6 +92,11 @@ func (o *syncOptions) validate(args []string) ([]string, error) {
 			return nil, usageErrorf("%s %s is not a folder: pass the monorepo root (--root) or the connector's secrets folder (--out)", flag, dir)
 		}
 	}
+	if o.out != "" {
+		if err := writer.CheckOutFolder(o.out); err != nil {
+			return nil, &usageError{err}
+		}
+	}
 	var conns []string
 	seen := map[string]bool{}
 	for _, a := range args {
