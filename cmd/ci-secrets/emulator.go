@@ -65,6 +65,8 @@ shortens that minute, so a run can meet its quota in seconds.`,
 				return usageErrorf("unexpected arguments %q before --: put the command to run after --", args[:dash])
 			} else if dash < 0 && len(args) > 0 {
 				return usageErrorf("unexpected arguments %q: put the command to run after --", args)
+			} else if dash == 0 && len(args) == 0 {
+				return usageErrorf("nothing after --: name the command to run against the emulator, or drop -- to serve until interrupted")
 			}
 			return o.run(cmd.Context(), s, args)
 		},
@@ -178,6 +180,15 @@ func (o *emulatorOptions) run(ctx context.Context, s *streams, command []string)
 	if err != nil {
 		return &usageError{err}
 	}
+	// A --dump that cannot be written is found before the command runs,
+	// not after it has succeeded.
+	var dump *os.File
+	if o.dump != "" {
+		if dump, err = openPrivate("--dump", o.dump, true); err != nil {
+			return err
+		}
+		defer dump.Close()
+	}
 	lis, err := net.Listen("tcp", o.listen)
 	if err != nil {
 		return usageErrorf("cannot listen on --listen %s: %w", o.listen, err)
@@ -211,8 +222,8 @@ func (o *emulatorOptions) run(ctx context.Context, s *streams, command []string)
 	}
 	stopServe()
 	srv.Stop()
-	if o.dump != "" {
-		if err := writeDump(srv, o.dump); err != nil && result == nil {
+	if dump != nil {
+		if err := writeDump(srv, dump); err != nil && result == nil {
 			result = err
 		}
 	}
@@ -252,14 +263,9 @@ func (o *emulatorOptions) quota() (*emulator.Quota, error) {
 	}, nil
 }
 
-func writeDump(srv *emulator.Server, path string) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return fmt.Errorf("cannot write --dump %s: %w", path, err)
-	}
+func writeDump(srv *emulator.Server, f *os.File) error {
 	if err := srv.Dump(f); err != nil {
-		f.Close()
-		return fmt.Errorf("write --dump %s: %w", path, err)
+		return fmt.Errorf("write --dump %s: %w", f.Name(), err)
 	}
 	return f.Close()
 }
@@ -285,7 +291,15 @@ func execWith(ctx context.Context, s *streams, command []string, addr, project s
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
+		// Killed by a signal: the shell's convention, 128 + the signal.
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			return &exitCoder{code: 128 + int(ws.Signal())}
+		}
 		return &failedError{fmt.Errorf("%s: %w", command[0], err)}
+	case errors.Is(err, exec.ErrNotFound):
+		// As a shell says it: 127, command not found.
+		fmt.Fprintf(s.stderr, "ci-secrets: cannot run %s: %v\n", command[0], err)
+		return &exitCoder{code: 127}
 	default:
 		return usageErrorf("cannot run %s: %w", command[0], err)
 	}

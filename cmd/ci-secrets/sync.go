@@ -172,9 +172,9 @@ func maskWriter(s *streams, path string) (io.Writer, func(), error) {
 	if path == "" {
 		return s.stdout, func() {}, nil
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	f, err := openPrivate("--mask-file", path, false)
 	if err != nil {
-		return nil, nil, usageErrorf("cannot open --mask-file: %w", err)
+		return nil, nil, err
 	}
 	return f, func() { f.Close() }, nil
 }

@@ -163,8 +163,14 @@ func decodeStrict(raw []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		if errors.Is(err, io.EOF) {
+		var te *json.UnmarshalTypeError
+		switch {
+		case errors.Is(err, io.EOF):
 			return errors.New("no JSON object")
+		case errors.As(err, &te) && te.Field == "":
+			return fmt.Errorf("JSON %s where the seed object belongs (see the seed format in the README)", te.Value)
+		case errors.As(err, &te):
+			return fmt.Errorf("field %q holds JSON %s, not a %s", te.Field, te.Value, jsonKind(te.Type.Kind().String()))
 		}
 		return err
 	}
@@ -172,6 +178,21 @@ func decodeStrict(raw []byte, v any) error {
 		return errors.New("unexpected data after the JSON object")
 	}
 	return nil
+}
+
+// jsonKind names a Go kind as JSON calls it.
+func jsonKind(k string) string {
+	switch k {
+	case "string":
+		return "string"
+	case "struct", "map":
+		return "JSON object"
+	case "slice", "array":
+		return "JSON array"
+	case "bool":
+		return "boolean"
+	}
+	return "number"
 }
 
 func entryName(i int, name string) string {

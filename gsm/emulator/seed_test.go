@@ -51,7 +51,8 @@ func TestParseSeedErrors(t *testing.T) {
 		name, seed, want string
 	}{
 		{"empty input", ``, "no JSON object"},
-		{"not an object", `[1, 2]`, "cannot unmarshal"},
+		{"not an object", `[1, 2]`, "JSON array where the seed object belongs"},
+		{"wrong field type", `{"project": "p", "secrets": {}}`, `field "secrets" holds JSON object, not a JSON array`},
 		{"trailing data", `{"project": "p"} {}`, "unexpected data after"},
 		{"unknown top-level field", `{"project": "p", "secretz": []}`, `unknown field "secretz"`},
 		{"missing project", `{"secrets": []}`, "project is empty"},
