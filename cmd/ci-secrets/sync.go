@@ -139,9 +139,22 @@ func (o *syncOptions) run(cmd *cobra.Command, g *globalOptions, s *streams, args
 		mask = func(p []byte) error { return m.Mask(ghactions.MaskValues(p)) }
 	}
 
+	if o.maskFile != "" && !maskOn {
+		zerolog.Ctx(ctx).Warn().Str("mask", o.mask).
+			Msg("--mask-file is ignored because masking is off (--mask auto masks only under GITHUB_ACTIONS=true); pass --mask always to write it")
+	}
+
 	entries, err := inventory(ctx, client)
 	if err != nil {
 		return err
+	}
+	if len(entries) == 0 {
+		// What a wrong --project, or credentials that see nothing, look like.
+		msg := fmt.Sprintf("project %s has no SECRET_..._CREDS secret that these credentials can list; check --project (or GCP_PROJECT_ID) and the credentials", client.Project())
+		if o.all && o.require {
+			return &failedError{fmt.Errorf("%s (--require)", msg)}
+		}
+		zerolog.Ctx(ctx).Warn().Msg(msg)
 	}
 	res, runErr := secretsync.Run(ctx, client, writer.Layout{Root: o.root, Out: o.out}, entries, secretsync.Options{
 		Connectors: conns, All: o.all, DryRun: o.dryRun, Require: o.require,
