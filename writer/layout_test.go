@@ -41,13 +41,21 @@ func TestSecretsDir(t *testing.T) {
 		{Layout{Root: root}, "source-s3", conn("source-s3")},
 		{Layout{Root: root}, "source-new", conn("source-new")}, // created on write
 		{Layout{Root: root}, "base-normalization", filepath.Join(root, "airbyte-integrations", "bases", "base-normalization", "secrets")},
-		{Layout{Root: root}, "base-linked", conn("base-linked")}, // a linked bases/ folder does not count
-		{Layout{Root: root}, "base-file", conn("base-file")},
+		// A linked or non-folder bases/ entry is refused, not silently
+		// bypassed for connectors/.
+		{Layout{Root: root}, "base-linked", "error: is a symlink"},
+		{Layout{Root: root}, "base-file", "error: exists but is a file"},
 		{Layout{Root: root, Out: "secrets/"}, "source-s3", "secrets"},
 		{Layout{Out: "/x/y"}, "base-normalization", "/x/y"},
 		{Layout{}, "source-s3", filepath.Join("airbyte-integrations", "connectors", "source-s3", "secrets")},
 	} {
 		got, err := tc.layout.SecretsDir(tc.connector)
+		if want, isErr := strings.CutPrefix(tc.want, "error: "); isErr {
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("%+v.SecretsDir(%q) = %q, %v; want an error saying %q", tc.layout, tc.connector, got, err, want)
+			}
+			continue
+		}
 		if err != nil {
 			t.Errorf("%+v.SecretsDir(%q): %v", tc.layout, tc.connector, err)
 			continue

@@ -82,6 +82,12 @@ func (l Layout) SecretsDir(connector string) (string, error) {
 	switch {
 	case err == nil && fi.IsDir():
 		return filepath.Join(base, "secrets"), nil
+	case err == nil && fi.Mode()&fs.ModeSymlink != 0:
+		// Silently falling back to connectors/ would hide the secrets from
+		// a base that lives behind the link; following it is refused.
+		return "", fmt.Errorf("%s is a symlink; %w: make it a real folder (or remove it to use connectors/%s)", base, ErrSymlink, connector)
+	case err == nil:
+		return "", fmt.Errorf("%s exists but is %s; %w: move it away and run again", base, DescribeMode(fi.Mode()), ErrNotDir)
 	case err != nil && !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, fs.ErrInvalid) && !isNotDir(err):
 		return "", fmt.Errorf("cannot tell whether %s is a base connector: %w", connector, err)
 	}

@@ -460,11 +460,15 @@ func fsCases() []hostileCase {
 				mustMkdir(t, bases, 0o755)
 				mustSymlink(t, filepath.Join(fx.outside, "base"), filepath.Join(bases, hostileConn))
 			},
-			// A linked bases/<connector> is not taken for a base
-			// connector: the file goes to connectors/, nothing through the link.
-			code: 0, stdout: []string{"wrote 2 files, 0 failed"}, allow: hostileFolderAllow,
+			// A linked bases/<connector> is refused, not followed and not
+			// silently bypassed for connectors/ (which would hide the file
+			// from the base behind the link).
+			code: 1, stdout: []string{"wrote 1 file, 1 failed"},
+			stderr: []string{"bases/" + hostileConn + " is a symlink; ci-secrets refuses to write through links", "1 secret failed: " + hostileSecret},
 			check: func(t *testing.T, fx hostileFixture, _ ran) {
-				checkWritten(t, fx.hostileDir, "config.json", hostileValueOf(t, fx))
+				if _, err := os.Lstat(fx.hostileDir); !errors.Is(err, fs.ErrNotExist) {
+					t.Errorf("connectors/ folder was created for a linked base: %v", err)
+				}
 			},
 		},
 	}
