@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -128,6 +129,7 @@ a local emulator of the Secret Manager API for trying it without a GCP account.`
 
   # In CI, before a connector's tests:
   ci-secrets sync source-s3`,
+		Version:       version(),
 		SilenceErrors: true,
 		SilenceUsage:  true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
@@ -168,6 +170,34 @@ a local emulator of the Secret Manager API for trying it without a GCP account.`
 		}
 	}
 	return root
+}
+
+// version is the module version `go install ...@vX` recorded, or the VCS
+// revision of a build from a checkout.
+func version() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
+	}
+	v := bi.Main.Version
+	var rev, modified string
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				modified = "+dirty"
+			}
+		}
+	}
+	if (v == "" || v == "(devel)") && rev != "" {
+		return "devel " + rev[:min(12, len(rev))] + modified
+	}
+	if v == "" {
+		return "(devel)"
+	}
+	return v
 }
 
 func newLogger(s *streams, level, format string) (zerolog.Logger, error) {
