@@ -77,10 +77,9 @@ func writeFile(ctx context.Context, base, dir, file string, data []byte, hook fu
 		return "", err
 	}
 
-	tmp := tempName(file)
-	f, err := root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, FileMode)
+	f, tmp, err := createTemp(root, dir, file, FileMode)
 	if err != nil {
-		return "", ioError("cannot create a temporary file in", dir, err)
+		return "", err
 	}
 	done := false
 	defer func() {
@@ -113,9 +112,9 @@ func writeFile(ctx context.Context, base, dir, file string, data []byte, hook fu
 	if err := f.Sync(); err != nil {
 		return fail("cannot sync", err)
 	}
-	if err := f.Close(); err != nil {
-		return fail("cannot write", err)
-	}
+	// f stays open (and locked) until the rename: closing it would drop the
+	// lock that tells a concurrent run's clean-up this file is in use. The
+	// data is synced, so a close error afterwards cannot lose it.
 	if hook != nil {
 		if err := hook(stageRename); err != nil {
 			return fail("cannot write", err)
@@ -130,6 +129,7 @@ func writeFile(ctx context.Context, base, dir, file string, data []byte, hook fu
 		}
 		return fail("cannot put in place", err)
 	}
+	_ = f.Close()
 	done = true
 	// The folder is not synced: a crash of the machine before the kernel
 	// writes it back can lose the rename (the target is then absent or its
@@ -270,19 +270,17 @@ func ensureGitignore(root *os.Root, dir string) error {
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return ioError("cannot inspect", path, err)
 	}
-	tmp := tempName(name)
-	f, err := root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, gitignoreMode)
+	f, tmp, err := createTemp(root, dir, name, gitignoreMode)
 	if err != nil {
-		return ioError("cannot create a temporary file in", dir, err)
+		return err
 	}
+	// Removed and closed last: the open file holds the lock that keeps a
+	// concurrent run's clean-up away until it is linked in place.
+	defer f.Close()
 	defer root.Remove(tmp)
 	// Not synced on its own: the secret written next in this folder syncs
 	// the folder, and on a crash before that the file is simply absent.
-	_, err = f.WriteString(Gitignore)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
+	if _, err := f.WriteString(Gitignore); err != nil {
 		return ioError("cannot write", path, err)
 	}
 	if err := root.Link(tmp, name); err != nil {
@@ -353,11 +351,60 @@ func CleanStaleTemps(dir string) (removed []string, err error) {
 		if !e.Type().IsRegular() || !tempPattern.MatchString(e.Name()) {
 			continue
 		}
-		if err := root.Remove(e.Name()); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		gone, err := removeIfStale(root, e.Name())
+		if err != nil {
 			errs = append(errs, ioError("cannot remove stale temporary file", filepath.Join(dir, e.Name()), err))
 			continue
 		}
-		removed = append(removed, filepath.Join(dir, e.Name()))
+		if gone {
+			removed = append(removed, filepath.Join(dir, e.Name()))
+		}
 	}
 	return removed, errors.Join(errs...)
+}
+
+// removeIfStale removes a temporary file unless a live run (another sync in
+// the same folder) is still writing it, which its lock tells.
+func removeIfStale(root *os.Root, name string) (bool, error) {
+	f, err := root.OpenFile(name, os.O_RDONLY, 0)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	} else if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	stale, err := tryLockStale(f)
+	if err != nil || !stale {
+		return false, err
+	}
+	if err := root.Remove(name); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return false, err
+	}
+	return true, nil
+}
+
+// createTemp creates and locks a new temporary file for file in root. A
+// concurrent run's clean-up may remove it between the creation and the lock
+// (it saw no lock yet); that is noticed once the lock is held, and a new one
+// is made.
+func createTemp(root *os.Root, dir, file string, mode fs.FileMode) (*os.File, string, error) {
+	for range 3 {
+		tmp := tempName(file)
+		f, err := root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
+		if err != nil {
+			return nil, "", ioError("cannot create a temporary file in", dir, err)
+		}
+		if err := lockTemp(f); err != nil {
+			f.Close()
+			root.Remove(tmp)
+			return nil, "", ioError("cannot lock a temporary file in", dir, err)
+		}
+		opened, err1 := f.Stat()
+		named, err2 := root.Lstat(tmp)
+		if err1 == nil && err2 == nil && os.SameFile(opened, named) {
+			return f, tmp, nil
+		}
+		f.Close()
+	}
+	return nil, "", fmt.Errorf("cannot keep a temporary file in %s: another process keeps removing it; make sure only ci-secrets writes there", dir)
 }

@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -366,4 +367,44 @@ func sorted(xs []string) []string {
 	out := slices.Clone(xs)
 	slices.Sort(out)
 	return out
+}
+
+// TestConcurrentSyncsIntoOneTree runs four syncs of the same secrets into one
+// monorepo at once (parallel CI jobs sharing a workspace): each one's
+// clean-up of stale temporary files must leave the others' files in progress
+// alone, so all four succeed and the tree ends whole with no temporary file.
+func TestConcurrentSyncsIntoOneTree(t *testing.T) {
+	const n, runs = 150, 4
+	payloads := faultPayloads(t, n)
+	seed := seedOf(t, n, func(i int) string { return payloads[i] })
+	addr, _ := emulator.StartForTest(t, seed, emulator.Options{Latency: time.Millisecond, Jitter: 10 * time.Millisecond})
+	root := t.TempDir()
+	results := make([]ran, runs)
+	var wg sync.WaitGroup
+	for i := range runs {
+		wg.Go(func() {
+			cmd := program(t, addr, "--log-level=debug", "sync", "--all", "--root", root, "--concurrency", "8")
+			var stdout, stderr strings.Builder
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			err := cmd.Run()
+			results[i] = ran{stdout: stdout.String(), stderr: stderr.String()}
+			var ee *exec.ExitError
+			if errors.As(err, &ee) {
+				results[i].code = ee.ExitCode()
+			} else if err != nil {
+				results[i].code = -1
+			}
+		})
+	}
+	wg.Wait()
+	for i, r := range results {
+		assertNoLeak(t, seedValues(seed), r.stdout, r.stderr)
+		if r.code != exitOK {
+			t.Errorf("run %d of %d exited %d; stderr tail:\n%s", i+1, runs, r.code, tail(r.stderr, 8))
+		}
+	}
+	tr := inspectTree(t, root, payloads)
+	if len(tr.files) != n || len(tr.temps) != 0 {
+		t.Errorf("%d of %d files, temporary files left: %v", len(tr.files), n, tr.temps)
+	}
 }
