@@ -7,11 +7,13 @@
 package secretsync
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"unicode/utf8"
 
@@ -302,7 +304,19 @@ func CheckPayload(data []byte) error {
 	if !utf8.Valid(data) {
 		return fmt.Errorf("%w: it is not valid UTF-8", ErrNotJSON)
 	}
+	if bytes.HasPrefix(data, []byte("\xef\xbb\xbf")) {
+		return fmt.Errorf("%w: store the connector's config JSON in the secret (it starts with a UTF-8 byte-order mark, which JSON readers refuse: store it without one)", ErrNotJSON)
+	}
 	if !json.Valid(data) {
+		// The offset says where to look without quoting anything.
+		var se *json.SyntaxError
+		if err := json.Unmarshal(data, new(json.RawMessage)); errors.As(err, &se) {
+			where := fmt.Sprintf("the first error is at byte %d of %d", se.Offset, len(data))
+			if strings.Contains(se.Error(), "max depth") {
+				where = "it nests deeper than JSON readers accept"
+			}
+			return fmt.Errorf("%w: store the connector's config JSON in the secret (%s)", ErrNotJSON, where)
+		}
 		return fmt.Errorf("%w: store the connector's config JSON in the secret", ErrNotJSON)
 	}
 	return nil

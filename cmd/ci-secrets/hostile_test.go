@@ -142,10 +142,11 @@ func payloadFailure(name string, versions []emulator.SeedVersion, want ...string
 	}
 }
 
-// notJSON is a payload refused as not JSON, with the hint.
+// notJSON is a payload refused as not JSON, with the hint and where the
+// error is (an offset, never the text).
 func notJSON(name, payload string) hostileCase {
 	return payloadFailure(name, data(payload),
-		hostileSecret+" version 1: payload is not valid JSON: store the connector's config JSON in the secret; nothing was written")
+		hostileSecret+" version 1: payload is not valid JSON: store the connector's config JSON in the secret (", "); nothing was written")
 }
 
 // accepted is a payload or state the program writes: exit 0, the hostile
