@@ -55,13 +55,19 @@ func parseSeed(t *testing.T) *emulator.Seed {
 // dial connects the real gsm client, with quick retries, to a server at addr.
 func dial(t *testing.T, addr string) *gsm.Client {
 	t.Helper()
+	return dialBudget(t, addr, 5*time.Second)
+}
+
+// dialBudget is dial with the given overall retry budget per call.
+func dialBudget(t *testing.T, addr string, overall time.Duration) *gsm.Client {
+	t.Helper()
 	cfg, err := gsm.Resolve(gsm.Settings{Endpoint: addr, Project: "p", Getenv: func(string) string { return "" }})
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg.Retry.Initial = time.Millisecond
 	cfg.Retry.Max = 20 * time.Millisecond
-	cfg.Retry.Overall = 5 * time.Second
+	cfg.Retry.Overall = overall
 	c, err := gsm.New(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -319,7 +325,7 @@ func startLossy(t *testing.T, l *lossy) *gsm.Client {
 // client checks the latest version first, finds the update there, and the
 // push goes on to disable the version it replaced. Exactly one new version.
 func TestEmulatorAmbiguousAddNotRepeated(t *testing.T) {
-	for _, code := range []codes.Code{codes.Unavailable, codes.DeadlineExceeded, codes.Unknown} {
+	for _, code := range []codes.Code{codes.Unavailable, codes.DeadlineExceeded, codes.Unknown, codes.Internal, codes.Aborted} {
 		t.Run(code.String(), func(t *testing.T) {
 			l := &lossy{lose: 1, lossCode: code}
 			c := startLossy(t, l)
@@ -411,5 +417,74 @@ func TestEmulatorAddOutcomeUnknown(t *testing.T) {
 	}
 	if l.disables != 0 {
 		t.Errorf("DisableSecretVersion received %d times, want 0", l.disables)
+	}
+}
+
+// The add goes through and its answer is lost with INTERNAL or ABORTED while
+// listing versions fails as well, so the client cannot check: push looks
+// itself (what the secret serves), finds the update, and disables the version
+// it replaced. A re-run then says unchanged, with nothing left to warn about.
+func TestEmulatorAddLostWhileListingFails(t *testing.T) {
+	for _, code := range []codes.Code{codes.Internal, codes.Aborted} {
+		t.Run(code.String(), func(t *testing.T) {
+			addr, srv := emulator.StartForTest(t, parseSeed(t), emulator.Options{Faults: []emulator.Fault{
+				{Method: "AddSecretVersion", Rate: 1, Code: code, After: true},
+				{Method: "ListSecretVersions", Rate: 1, Code: codes.Unavailable},
+			}})
+			c := dialBudget(t, addr, 300*time.Millisecond)
+			root := t.TempDir()
+			update(t, root, "source-foo", "config|1.json", `{"token": "token-v3"}`)
+			opts := secretpush.Options{Connectors: []string{"source-foo"}}
+			res, err := secretpush.Run(ctxFor(t), c, writer.Layout{Root: root}, opts)
+			if err != nil || !res.OK() || len(res.Pushed) != 1 {
+				t.Fatalf("%v %+v", err, res)
+			}
+			if p := res.Pushed[0]; p.AddedVersion != "3" || p.DisabledVersion != "2" {
+				t.Errorf("pushed %+v", p)
+			}
+			want := []string{`DISABLED:{"token": "token-v1"}`, `DISABLED:{"token": "token-v2"}`, `ENABLED:{"token": "token-v3"}`}
+			if got := versions(t, srv, "SECRET_SOURCE-FOO_CREDS"); strings.Join(got, "|") != strings.Join(want, "|") {
+				t.Errorf("versions = %q, want %q", got, want)
+			}
+			if n := srv.Calls()["AddSecretVersion"]; n != 1 {
+				t.Errorf("AddSecretVersion calls = %d, want 1", n)
+			}
+		})
+	}
+}
+
+// A re-run that finds the update in place while the version before it is
+// still enabled warns, names both, and disables nothing; one ListSecretVersions
+// is all it costs.
+func TestEmulatorRerunWarnsAboutEnabledPredecessor(t *testing.T) {
+	c, srv := connect(t, emulator.Options{})
+	root := t.TempDir()
+	update(t, root, "source-foo", "config|1.json", `{"token": "token-v3"}`)
+	opts := secretpush.Options{Connectors: []string{"source-foo"}, Project: "p"}
+	// The state a push leaves when its disable fails: 2 and 3 enabled.
+	if _, err := c.AddVersion(t.Context(), "SECRET_SOURCE-FOO_CREDS", []byte(`{"token": "token-v3"}`)); err != nil {
+		t.Fatal(err)
+	}
+	before := srv.Calls()
+	res, err := secretpush.Run(ctxFor(t), c, writer.Layout{Root: root}, opts)
+	if err != nil || !res.OK() || len(res.Unchanged) != 1 {
+		t.Fatalf("%v %+v", err, res)
+	}
+	p := res.Unchanged[0]
+	if p.Version != "3" || p.AlsoEnabledVersion != "2" ||
+		!strings.Contains(p.Warning, "version 3 already holds the update, but version 2 before it is still enabled") ||
+		!strings.Contains(p.Warning, "`gcloud secrets versions disable 2 --secret=SECRET_SOURCE-FOO_CREDS --project=p`") {
+		t.Errorf("unchanged %+v", p)
+	}
+	after := srv.Calls()
+	if n := after["ListSecretVersions"] - before["ListSecretVersions"]; n != 1 {
+		t.Errorf("ListSecretVersions calls = %d, want 1", n)
+	}
+	if after["DisableSecretVersion"] != 0 || after["AddSecretVersion"] != 1 {
+		t.Errorf("calls = %v: the re-run wrote", after)
+	}
+	want := []string{`DISABLED:{"token": "token-v1"}`, `ENABLED:{"token": "token-v2"}`, `ENABLED:{"token": "token-v3"}`}
+	if got := versions(t, srv, "SECRET_SOURCE-FOO_CREDS"); strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("versions = %q, want %q", got, want)
 	}
 }

@@ -21,10 +21,14 @@ type memStore struct {
 	versions map[string][]memVersion
 	calls    map[string]int
 	// Hooks: a non-nil error fails the call.
-	listErr    error
-	addErr     func(secret string) error
-	disableErr func(secret, version string) error
-	onAccess   func(secret string)
+	listErr error
+	addErr  func(secret string) error
+	// addLost carries the add out and then fails it with the error it
+	// returns (nil: the add succeeds), as when an answer is lost.
+	addLost     func(secret string) error
+	listVersErr error
+	disableErr  func(secret, version string) error
+	onAccess    func(secret string)
 }
 
 type memVersion struct {
@@ -77,7 +81,35 @@ func (m *memStore) AddVersion(_ context.Context, id string, data []byte) (string
 		}
 	}
 	m.versions[id] = append(m.versions[id], memVersion{data: append([]byte(nil), data...), enabled: true})
+	if m.addLost != nil {
+		if err := m.addLost(id); err != nil {
+			return "", err
+		}
+	}
 	return strconv.Itoa(len(m.versions[id])), nil
+}
+
+// ListVersions honours the one filter push uses, state:ENABLED.
+func (m *memStore) ListVersions(_ context.Context, id, filter string, max int) ([]gsm.Version, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.calls["ListVersions"]++
+	if m.listVersErr != nil {
+		return nil, m.listVersErr
+	}
+	var out []gsm.Version
+	vs := m.versions[id]
+	for i := len(vs) - 1; i >= 0 && (max <= 0 || len(out) < max); i-- {
+		st := "DISABLED"
+		if vs[i].enabled {
+			st = "ENABLED"
+		}
+		if filter == "state:ENABLED" && !vs[i].enabled {
+			continue
+		}
+		out = append(out, gsm.Version{Number: strconv.Itoa(i + 1), State: st})
+	}
+	return out, nil
 }
 
 func (m *memStore) DisableVersion(_ context.Context, id, version string) error {

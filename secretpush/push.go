@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -69,6 +70,10 @@ type Store interface {
 	AddVersion(ctx context.Context, secretID string, data []byte) (string, error)
 	// DisableVersion disables one version.
 	DisableVersion(ctx context.Context, secretID, version string) error
+	// ListVersions lists a secret's versions (metadata only), newest
+	// first, filtered (e.g. "state:ENABLED"), at most max of them: one read
+	// request when max is small.
+	ListVersions(ctx context.Context, secretID, filter string, max int) ([]gsm.Version, error)
 }
 
 // Options is one push request.
@@ -108,6 +113,12 @@ type Push struct {
 	Version         string `json:"version"`
 	AddedVersion    string `json:"added_version,omitempty"`
 	DisabledVersion string `json:"disabled_version,omitempty"`
+	// AlsoEnabledVersion (unchanged secrets only) is the version just
+	// before Version when it is still enabled, as an earlier push that
+	// added Version but could not disable its predecessor leaves it; push
+	// never disables it on that guess, Warning says how to.
+	AlsoEnabledVersion string `json:"also_enabled_version,omitempty"`
+	Warning            string `json:"warning,omitempty"`
 }
 
 // Superseded is an older updated configuration, not used and left in place
@@ -442,6 +453,7 @@ func (r *runner) pushOne(ctx context.Context, g *group) outcome {
 	p := &Push{Secret: g.secret, Files: g.files(), Version: cur.Version}
 	if JSONEqual(cur.Data(), data) {
 		log.Debug().Str("version", cur.Version).Msg("update equals the current version as JSON: nothing written")
+		r.checkPredecessor(ctx, p)
 		return outcome{unchanged: p}
 	}
 	if r.opts.DryRun {
@@ -456,8 +468,9 @@ func (r *runner) pushOne(ctx context.Context, g *group) outcome {
 		return outcome{failed: g.fail(fmt.Errorf("nothing was pushed to %s: %w", g.secret, err))}
 	}
 	added, err := r.store.AddVersion(wctx, g.secret, data)
-	if err != nil && ambiguous(err) {
-		// The last attempt's answer was lost: the version may be in place
+	if err != nil && mayHaveAdded(err) {
+		// Nothing proves the add had no effect (its answer may have been
+		// lost after the server committed it): the version may be in place
 		// all the same. Look before saying what the secret serves.
 		serving, ok, cerr := r.landed(wctx, g.secret, data, cur.Version)
 		switch {
@@ -498,18 +511,61 @@ func (r *runner) pushOne(ctx context.Context, g *group) outcome {
 	return outcome{pushed: p}
 }
 
-// ambiguous reports whether a failed write may have been carried out all the
-// same: the connection or the deadline gave out before the answer came.
-// Only a gRPC status says so: an error without one (status.Code would call
-// it Unknown) is the client's own, such as a permission it explained.
-func ambiguous(err error) bool {
-	if st, ok := status.FromError(err); ok {
-		switch st.Code() {
-		case codes.Unavailable, codes.DeadlineExceeded, codes.Unknown:
-			return true
-		}
+// mayHaveAdded reports whether a failed add may have been carried out all
+// the same. Only the codes with which GSM refuses a request before acting
+// prove that nothing happened, and so does an error of the client's own that
+// carries no gRPC status (a permission it explained, a payload it refused to
+// send). Everything else (UNAVAILABLE, DEADLINE_EXCEEDED, INTERNAL, ABORTED,
+// UNKNOWN, ..., gsm.ErrOutcomeUnknown, a deadline or cancellation) may come
+// after the version was committed, so it is looked at before anything is
+// said about what the secret serves.
+func mayHaveAdded(err error) bool {
+	if errors.Is(err, gsm.ErrOutcomeUnknown) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return true
 	}
-	return errors.Is(err, context.DeadlineExceeded)
+	st, ok := status.FromError(err)
+	if !ok {
+		return false
+	}
+	switch st.Code() {
+	case codes.InvalidArgument, codes.PermissionDenied, codes.Unauthenticated, codes.NotFound,
+		codes.FailedPrecondition, codes.ResourceExhausted, codes.AlreadyExists, codes.OutOfRange,
+		codes.Unimplemented:
+		return false
+	}
+	return true
+}
+
+// checkPredecessor warns, on an unchanged secret, when the version just
+// before the current one is still enabled: that is what an earlier push
+// leaves when it added the current version and could not disable the one it
+// replaced (its answer lost, its disable refused), and a re-run must not call
+// that "unchanged" in silence. It costs one read request (listing the two
+// newest enabled versions, metadata only) and only on this path; a version 1
+// has no predecessor and costs nothing. Two enabled versions may also be
+// deliberate (a rotation in progress), and nothing here can tell which the
+// older one is, so push never disables it: it says how to.
+func (r *runner) checkPredecessor(ctx context.Context, p *Push) {
+	n, err := strconv.ParseUint(p.Version, 10, 64)
+	if err != nil || n < 2 || ctx.Err() != nil {
+		return
+	}
+	log := zerolog.Ctx(ctx).With().Str("secret", p.Secret).Logger()
+	prev := strconv.FormatUint(n-1, 10)
+	vs, err := r.store.ListVersions(ctx, p.Secret, "state:ENABLED", 2)
+	if err != nil {
+		if ctx.Err() == nil {
+			log.Warn().Err(err).Msgf("could not check whether version %s, the one before the current version %s, is still enabled; look with `%s`",
+				prev, p.Version, r.gcloud("list", p.Secret, ""))
+		}
+		return
+	}
+	if len(vs) < 2 || vs[0].Number != p.Version || vs[1].Number != prev {
+		return
+	}
+	p.AlsoEnabledVersion = prev
+	p.Warning = fmt.Sprintf("%s: version %s already holds the update, but version %s before it is still enabled, as when an earlier push added version %s and could not disable the version it replaced; push does not disable it on a guess: unless version %s is still needed, disable it with `%s`",
+		p.Secret, p.Version, prev, p.Version, prev, r.disableCommand(p.Secret, prev))
 }
 
 // landed reads the secret's current enabled version after an add whose

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -229,6 +230,59 @@ func TestPushRefusals(t *testing.T) {
 	}
 }
 
+// An older update that is a link (or not a regular file) is refused, and
+// reported only as that: not also as superseded, and --clean leaves it alone
+// without a second failure about it.
+func TestPushRefusedOlderUpdateReportedOnce(t *testing.T) {
+	for _, dry := range []bool{true, false} {
+		st := newMemStore()
+		st.put("SECRET_SOURCE-FOO_CREDS", map[string]string{"connector": "source-foo"}, `{"token": "token-0"}`)
+		tr := newTree(t)
+		target := filepath.Join(tr.root, "outside.json")
+		if err := os.WriteFile(target, []byte(`{"token": "token-outside"}`), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		tr.write("source-foo", "config|2.json", `{"token": "token-2"}`)
+		link := filepath.Join(tr.updates("source-foo"), "config|1.json")
+		if err := os.Symlink(target, link); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Mkdir(filepath.Join(tr.updates("source-foo"), "config|0.json"), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		tr.write("source-foo", "config|00.json", `{"token": "token-older"}`)
+		res := run(t, st, tr, Options{Connectors: []string{"source-foo"}, DryRun: dry, Clean: true})
+		if len(res.Pushed)+len(res.Planned) != 1 {
+			t.Fatalf("dry run %v: want one push, got %+v", dry, res)
+		}
+		var sup []string
+		for _, s := range res.Superseded {
+			sup = append(sup, filepath.Base(s.Path))
+		}
+		if want := []string{"config|00.json"}; !slices.Equal(sup, want) {
+			t.Errorf("dry run %v: superseded %q, want %q", dry, sup, want)
+		}
+		var failed []string
+		for _, f := range res.Failed {
+			failed = append(failed, filepath.Base(f.Path)+": "+f.Err.Error())
+		}
+		want := []string{"config|0.json: refused: it is a folder; ci-secrets reads only regular files", "config|1.json: refused: it is a symlink; ci-secrets refuses to read through links"}
+		if !slices.Equal(failed, want) {
+			t.Errorf("dry run %v: failed\n%q\nwant\n%q", dry, failed, want)
+		}
+		var removed []string
+		for _, r := range res.Removed {
+			removed = append(removed, filepath.Base(r))
+		}
+		if want := []string{"config|00.json", "config|2.json"}; !slices.Equal(removed, want) {
+			t.Errorf("dry run %v: removed %q, want %q", dry, removed, want)
+		}
+		if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+			t.Errorf("dry run %v: the refused link was not left in place: %v", dry, err)
+		}
+	}
+}
+
 func TestPushFolderLinks(t *testing.T) {
 	st := newMemStore()
 	st.put("SECRET_SOURCE-FOO_CREDS", map[string]string{"connector": "source-foo"}, `{"token": "token-0"}`)
@@ -385,6 +439,173 @@ func TestPushAddFailsAmbiguously(t *testing.T) {
 		if len(res.Failed) != 1 || !strings.Contains(res.Failed[0].Err.Error(), tt.want) || st.calls["Access"] != tt.accesses || st.calls["DisableVersion"] != 0 {
 			t.Errorf("%v: failed %v, calls %v; want %q and %d accesses", tt.err, res.Failed, st.calls, tt.want, tt.accesses)
 		}
+	}
+}
+
+// Every failure of the add that does not prove it had no effect is looked
+// at before anything is reported: when the add went through (its answer
+// lost with INTERNAL, ABORTED, ...), the push finishes the job (disables the
+// version it replaced) instead of saying the old version still serves, which
+// a re-run would then have called unchanged for ever.
+func TestPushAddAnswerLost(t *testing.T) {
+	for _, err := range []error{
+		status.Error(codes.Internal, "internal"),
+		status.Error(codes.Aborted, "aborted"),
+		status.Error(codes.Unknown, "unknown"),
+		status.Error(codes.DataLoss, "data loss"),
+		status.Error(codes.Canceled, "canceled by the server"),
+		status.Error(codes.Unavailable, "unavailable"),
+		status.Error(codes.DeadlineExceeded, "deadline"),
+		fmt.Errorf("add a version to SECRET_SOURCE-FOO_CREDS: still Unavailable after retrying: %w", status.Error(codes.Unavailable, "unavailable")),
+		fmt.Errorf("add a version to SECRET_SOURCE-FOO_CREDS: %w: the add was not answered and checking whether it went through failed too", gsm.ErrOutcomeUnknown),
+	} {
+		t.Run(err.Error(), func(t *testing.T) {
+			st := newMemStore()
+			st.put("SECRET_SOURCE-FOO_CREDS", map[string]string{"connector": "source-foo"}, `{"token": "token-1"}`, `{"token": "token-2"}`)
+			st.addLost = func(string) error { return err }
+			tr := newTree(t)
+			tr.write("source-foo", "config|1.json", `{"token": "token-3"}`)
+			res := run(t, st, tr, Options{Connectors: []string{"source-foo"}})
+			if !res.OK() || len(res.Pushed) != 1 {
+				t.Fatalf("want one push, got %+v", res)
+			}
+			if p := res.Pushed[0]; p.AddedVersion != "3" || p.DisabledVersion != "2" {
+				t.Errorf("push = %+v", p)
+			}
+			want := []string{`1:on:{"token": "token-1"}`, `2:off:{"token": "token-2"}`, `3:on:{"token": "token-3"}`}
+			if got := st.state("SECRET_SOURCE-FOO_CREDS"); !slices.Equal(got, want) {
+				t.Errorf("versions = %q, want %q", got, want)
+			}
+			if st.calls["AddVersion"] != 1 || st.calls["Access"] != 2 || st.calls["DisableVersion"] != 1 {
+				t.Errorf("calls = %v, want 1 add, 2 accesses (the compare and the look), 1 disable", st.calls)
+			}
+		})
+	}
+}
+
+// The codes with which GSM refuses a request before acting, and the client's
+// own errors without a gRPC status, prove that the add had no effect: no
+// look, the failure says what the secret still serves. Any other code is
+// looked at first.
+func TestPushAddFailureClassified(t *testing.T) {
+	noEffect := []error{
+		errors.New("add a version to SECRET_SOURCE-FOO_CREDS: the payload is 70000 bytes, over GSM's 65536-byte limit"),
+		fmt.Errorf("add a version to SECRET_SOURCE-FOO_CREDS: %w: the caller needs roles/secretmanager.secretVersionAdder", gsm.ErrPermission),
+	}
+	for _, c := range []codes.Code{codes.InvalidArgument, codes.PermissionDenied, codes.Unauthenticated, codes.NotFound,
+		codes.FailedPrecondition, codes.ResourceExhausted, codes.AlreadyExists, codes.OutOfRange, codes.Unimplemented} {
+		noEffect = append(noEffect, status.Error(c, "refused"))
+		noEffect = append(noEffect, fmt.Errorf("add a version to SECRET_SOURCE-FOO_CREDS: %w", status.Error(c, "refused")))
+	}
+	uncertain := []error{
+		status.Error(codes.Internal, "internal"),
+		status.Error(codes.Aborted, "aborted"),
+		fmt.Errorf("add a version to SECRET_SOURCE-FOO_CREDS: %w", status.Error(codes.Internal, "internal")),
+		fmt.Errorf("add a version to SECRET_SOURCE-FOO_CREDS: %w", gsm.ErrOutcomeUnknown),
+		fmt.Errorf("add a version to SECRET_SOURCE-FOO_CREDS: %w", context.Canceled),
+	}
+	for _, tt := range []struct {
+		errs     []error
+		accesses int
+		want     string
+	}{
+		{noEffect, 1, "; SECRET_SOURCE-FOO_CREDS still serves version 1"},
+		{uncertain, 2, "; SECRET_SOURCE-FOO_CREDS serves version 1, not the update"},
+	} {
+		for _, err := range tt.errs {
+			if got := mayHaveAdded(err); got != (tt.accesses == 2) {
+				t.Errorf("mayHaveAdded(%v) = %v", err, got)
+			}
+			st := newMemStore()
+			st.put("SECRET_SOURCE-FOO_CREDS", map[string]string{"connector": "source-foo"}, `{"token": "token-1"}`)
+			st.addErr = func(string) error { return err }
+			tr := newTree(t)
+			tr.write("source-foo", "config|1.json", `{"token": "token-2"}`)
+			res := run(t, st, tr, Options{Connectors: []string{"source-foo"}})
+			if len(res.Failed) != 1 || !strings.HasSuffix(res.Failed[0].Err.Error(), tt.want) || !errors.Is(res.Failed[0].Err, err) ||
+				st.calls["Access"] != tt.accesses || st.calls["DisableVersion"] != 0 {
+				t.Errorf("%v: failed %v, calls %v; want %q and %d accesses", err, res.Failed, st.calls, tt.want, tt.accesses)
+			}
+		}
+	}
+}
+
+// A re-run that finds the update already in place says so, and when the
+// version just before it is still enabled (what a push that added it but
+// could not disable its predecessor leaves) it warns, naming both versions
+// and the gcloud command, at the cost of one metadata read, and disables
+// nothing: two enabled versions may be deliberate.
+func TestPushUnchangedWarnsAboutEnabledPredecessor(t *testing.T) {
+	const id = "SECRET_SOURCE-FOO_CREDS"
+	lbl := map[string]string{"connector": "source-foo"}
+	for _, tt := range []struct {
+		name       string
+		setup      func(st *memStore)
+		lists      int
+		warn       bool
+		alsoEnable string
+	}{
+		{"predecessor enabled", func(st *memStore) {
+			st.put(id, lbl, `{"token": "token-1"}`, `{"token": "token-2"}`)
+		}, 1, true, "1"},
+		{"predecessor disabled", func(st *memStore) {
+			st.put(id, lbl, `{"token": "token-1"}`, `{"token": "token-2"}`)
+			st.versions[id][0].enabled = false
+		}, 1, false, ""},
+		{"an older version enabled, not the one just before", func(st *memStore) {
+			st.put(id, lbl, `{"token": "token-0"}`, `{"token": "token-1"}`, `{"token": "token-2"}`)
+			st.versions[id][1].enabled = false
+		}, 1, false, ""},
+		{"version 1 has no predecessor", func(st *memStore) {
+			st.put(id, lbl, `{"token": "token-2"}`)
+		}, 0, false, ""},
+		{"the check fails: no warning, no failure", func(st *memStore) {
+			st.put(id, lbl, `{"token": "token-1"}`, `{"token": "token-2"}`)
+			st.listVersErr = status.Error(codes.PermissionDenied, "no versions.list")
+		}, 1, false, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, dry := range []bool{false, true} {
+				st := newMemStore()
+				tt.setup(st)
+				before := st.state(id)
+				tr := newTree(t)
+				tr.write("source-foo", "config|1.json", `{"token":"token-2"}`)
+				res := run(t, st, tr, Options{Connectors: []string{"source-foo"}, DryRun: dry, Project: "proj"})
+				if !res.OK() || len(res.Unchanged) != 1 || len(res.Pushed)+len(res.Planned) != 0 {
+					t.Fatalf("dry run %v: want unchanged, got %+v", dry, res)
+				}
+				p := res.Unchanged[0]
+				if p.AlsoEnabledVersion != tt.alsoEnable || (p.Warning != "") != tt.warn {
+					t.Errorf("dry run %v: unchanged = %+v", dry, p)
+				}
+				if tt.warn {
+					want := id + ": version 2 already holds the update, but version 1 before it is still enabled"
+					cmd := "disable it with `gcloud secrets versions disable 1 --secret=" + id + " --project=proj`"
+					if !strings.HasPrefix(p.Warning, want) || !strings.HasSuffix(p.Warning, cmd) {
+						t.Errorf("warning:\n%s\nwant it to start with %q and end with %q", p.Warning, want, cmd)
+					}
+				}
+				if st.calls["ListVersions"] != tt.lists || st.calls["AddVersion"]+st.calls["DisableVersion"] != 0 {
+					t.Errorf("dry run %v: calls = %v, want %d ListVersions and no write", dry, st.calls, tt.lists)
+				}
+				if got := st.state(id); !slices.Equal(got, before) {
+					t.Errorf("versions changed: %q, was %q", got, before)
+				}
+			}
+		})
+	}
+}
+
+// A push that adds a version does not pay for the predecessor check.
+func TestPushChangedCostsNoVersionListing(t *testing.T) {
+	st := newMemStore()
+	st.put("SECRET_SOURCE-FOO_CREDS", map[string]string{"connector": "source-foo"}, `{"token": "token-1"}`, `{"token": "token-2"}`)
+	tr := newTree(t)
+	tr.write("source-foo", "config|1.json", `{"token": "token-3"}`)
+	res := run(t, st, tr, Options{Connectors: []string{"source-foo"}})
+	if !res.OK() || len(res.Pushed) != 1 || res.Pushed[0].Warning != "" || st.calls["ListVersions"] != 0 {
+		t.Fatalf("got %+v, calls %v", res, st.calls)
 	}
 }
 

@@ -271,15 +271,19 @@ func scanFolder(ctx context.Context, f *folder, res *scanResult, mask func([]byt
 	for _, file := range files {
 		cs := byFile[file]
 		sort.Slice(cs, func(i, j int) bool { return newer(cs[i], cs[j]) })
-		p := &pending{Target: labels.Target{Connector: f.connector, File: file}, folder: f, winner: cs[0], superseded: cs[1:]}
-		for _, old := range p.superseded {
+		p := &pending{Target: labels.Target{Connector: f.connector, File: file}, folder: f, winner: cs[0]}
+		for _, old := range cs[1:] {
 			oldPath := filepath.Join(f.path, old.name)
-			res.superseded = append(res.superseded, Superseded{Connector: f.connector, File: file, Path: oldPath, By: p.path()})
 			// An older entry is never read, but a link or a folder among
-			// them is still a sign of something wrong: refuse it visibly.
+			// them is still a sign of something wrong: it is refused
+			// visibly, and only that (reported once, not also as
+			// superseded, and never removed by Clean).
 			if err := checkMode(old.info.Mode()); err != nil {
 				res.failed = append(res.failed, Failure{Connector: f.connector, Path: oldPath, Err: err})
+				continue
 			}
+			p.superseded = append(p.superseded, old)
+			res.superseded = append(res.superseded, Superseded{Connector: f.connector, File: file, Path: oldPath, By: p.path()})
 		}
 		data, err := readWinner(f, p.winner)
 		if err == nil && mask != nil && len(data) <= gsm.MaxPayload && utf8.Valid(data) {

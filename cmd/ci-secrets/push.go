@@ -2,8 +2,11 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
 	"strings"
 
 	"github.com/rs/zerolog"
@@ -40,7 +43,10 @@ modification time), finds the one secret that serves that connector and file
 by its labels (exactly as sync does), and compares it as JSON with the
 secret's current enabled version: key order and white space do not count.
 When they differ it adds the update as a new version, then disables the
-version it replaced; when they are equal it writes nothing.
+version it replaced; when they are equal it writes nothing (and warns, with
+the gcloud command, when the version just before is still enabled, as a push
+whose disable failed leaves it; it never disables that version on a guess).
+--root and --out must be existing folders.
 
 Push never creates a secret. It refuses a file that is a symlink or not a
 regular file, a name outside the <stem>|<number>.json convention, content
@@ -54,7 +60,8 @@ Exit status: 0 everything pushed or already up to date; 1 anything failed
 (the others are still pushed; the summary names each failure, and a version
 added whose predecessor could not be disabled comes with the gcloud command
 that finishes the job; an add whose answer was lost is checked against the
-secret before anything is said or repeated); 2 bad flags or configuration;
+secret before anything is said or repeated); 2 bad flags or configuration
+(including a --root or --out that is missing or not a folder);
 130 interrupted (an add already started is finished, with its disable, first).`,
 		Example: `  # In CI, after the connector's tests:
   ci-secrets push source-hubspot
@@ -97,6 +104,26 @@ func (o *pushOptions) validate(args []string) ([]string, error) {
 	}
 	if o.out != "" && (o.all || len(args) != 1) {
 		return nil, usageErrorf("--out is one connector's secrets folder: name exactly one connector")
+	}
+	// Push reads existing folders only: a --out or --root that is missing
+	// or is not a folder would otherwise read as "nothing to push" and lose
+	// the refreshed credentials of an `if: always()` step without a word.
+	for _, fl := range []struct{ name, dir, want string }{
+		{"--root", o.root, "the monorepo root (the folder holding airbyte-integrations)"},
+		{"--out", o.out, "the connector's existing secrets folder, e.g. --out secrets from the connector's folder"},
+	} {
+		if fl.dir == "" {
+			continue
+		}
+		fi, err := os.Stat(fl.dir)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			return nil, usageErrorf("%s %s does not exist, so push cannot read updates from it: pass %s", fl.name, fl.dir, fl.want)
+		case err != nil:
+			return nil, usageErrorf("%s %s cannot be used: %w; pass %s", fl.name, fl.dir, err, fl.want)
+		case !fi.IsDir():
+			return nil, usageErrorf("%s %s is %s, not a folder: pass %s", fl.name, fl.dir, writer.DescribeMode(fi.Mode()), fl.want)
+		}
 	}
 	var conns []string
 	seen := map[string]bool{}
@@ -180,6 +207,11 @@ func pushFailureName(f secretpush.Failure) string {
 }
 
 func logPushSummary(log *zerolog.Logger, res *secretpush.Result, st gsm.Stats) {
+	for _, p := range res.Unchanged {
+		if p.Warning != "" {
+			log.Warn().Str("secret", p.Secret).Msg(p.Warning)
+		}
+	}
 	for _, f := range res.Failed {
 		log.Error().Str("secret", f.Secret).Str("connector", f.Connector).Str("path", f.Path).Msg(f.Err.Error())
 	}
@@ -208,6 +240,9 @@ func printPushResult(w io.Writer, output string, res *secretpush.Result, st gsm.
 	}
 	for _, p := range res.Unchanged {
 		fmt.Fprintf(&b, "unchanged %s version %s: nothing written (from %s)\n", p.Secret, p.Version, pushPaths(p))
+		if p.Warning != "" {
+			fmt.Fprintf(&b, "WARNING %s\n", p.Warning)
+		}
 	}
 	for _, sp := range res.Superseded {
 		fmt.Fprintf(&b, "superseded %s (by %s)\n", sp.Path, sp.By)
