@@ -3,7 +3,6 @@ package main
 import (
 	"io/fs"
 	"os"
-	"syscall"
 )
 
 // openPrivate opens a file the user named for output that holds secret
@@ -29,7 +28,7 @@ func openPrivate(flag, path string, truncate bool) (*os.File, error) {
 		}
 		return f, nil
 	}
-	f, err := os.OpenFile(path, mode|syscall.O_NOFOLLOW, 0o600)
+	f, err := os.OpenFile(path, mode|oNoFollow, 0o600)
 	if err != nil {
 		return nil, usageErrorf("cannot open %s %s: %w", flag, path, err)
 	}
