@@ -54,6 +54,21 @@ func ParseProvidedSecrets(data []byte) (ProvidedSecrets, error) {
 	return ProvidedSecrets{m: m}, nil
 }
 
+// has reports whether any of names is provided (whatever its value).
+func (p ProvidedSecrets) has(names ...string) bool {
+	for _, n := range names {
+		if _, ok := p.m[n]; ok {
+			return true
+		}
+		for k := range p.m {
+			if strings.EqualFold(k, n) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // value looks a secret up by its GitHub name (case-insensitive, as GitHub
 // names are), then by the environment name.
 func (p ProvidedSecrets) value(names ...string) (data []byte, name, problem string) {
@@ -96,7 +111,9 @@ type CreateResult struct {
 	// templated and derived values, non-JSON files, ambiguous duplicates,
 	// conflicts and secrets with invalid labels.
 	Manual []Skipped `json:"manual"`
-	// Refused are registrations whose value is missing or not JSON.
+	// Refused are registrations whose value is missing or not JSON, or
+	// whose value is provided but whose file name cannot become a filename
+	// label (no secret could serve it).
 	Refused []Skipped `json:"refused"`
 	// Failed are secrets the API refused to create.
 	Failed []Failure `json:"failed"`
@@ -122,6 +139,18 @@ type Skipped struct {
 	File      string `json:"file"`
 	Variable  string `json:"variable"`
 	Reason    string `json:"reason"`
+
+	badFile bool // refused for its file name, not its value
+}
+
+// Summary is the refusal in a few words, for an error message that names
+// every failed line: "line 3 (FOO_CREDS)", or with the file when its name
+// is the problem.
+func (s Skipped) Summary() string {
+	if s.badFile {
+		return fmt.Sprintf("line %d (%s: file %s cannot become a filename label)", s.Line, s.Variable, s.File)
+	}
+	return fmt.Sprintf("line %d (%s)", s.Line, s.Variable)
 }
 
 // Failure is a create call that failed.
@@ -191,6 +220,13 @@ func CreateMissing(ctx context.Context, r *Report, provided ProvidedSecrets, c S
 			continue
 		case reg.Kind == KindDerived:
 			skip("derived in the script from " + strings.Join(reg.Sources, ", ") + viaText(reg.Via) + "; compute the value and create the secret by hand")
+			continue
+		case stemErr != nil && provided.has(reg.GitHubSecret, reg.Variable):
+			// The value is there, but no secret can serve this file: the
+			// run must not look done.
+			res.Refused = append(res.Refused, Skipped{Line: reg.Line, Connector: reg.Connector, File: reg.File, Variable: reg.Variable,
+				Reason:  fmt.Sprintf("cannot create a secret for %s: the file name cannot become a filename label (%v); rename the file (lower-case letters, digits, '_' and '-', ending in .json) in the connector and the script, or keep it out of Secret Manager", reg.File, stemErr),
+				badFile: true})
 			continue
 		case reg.Note != "":
 			skip(reg.Note)

@@ -124,16 +124,17 @@ func TestCreateMissing(t *testing.T) {
 		return m
 	}
 	refused := reasons(res.Refused)
-	if !strings.Contains(refused[5], "the value of NOT_JSON_CREDS is not JSON") || !strings.Contains(refused[6], "GITHUB_PROVIDED_SECRETS_JSON has no MISSING_CREDS") || len(refused) != 2 {
+	if !strings.Contains(refused[5], "the value of NOT_JSON_CREDS is not JSON") || !strings.Contains(refused[6], "GITHUB_PROVIDED_SECRETS_JSON has no MISSING_CREDS") ||
+		!strings.Contains(refused[14], "cannot create a secret for notes.txt: the file name cannot become a filename label") || len(refused) != 3 {
 		t.Errorf("refused %v", refused)
 	}
 	manual := reasons(res.Manual)
-	for line, sub := range map[int]string{7: "templated", 9: "derived in the script from BASE_CREDS (through D)", 10: "several variables (DUP1_CREDS, DUP2_CREDS)", 11: "several variables", 14: "only .json files"} {
+	for line, sub := range map[int]string{7: "templated", 9: "derived in the script from BASE_CREDS (through D)", 10: "several variables (DUP1_CREDS, DUP2_CREDS)", 11: "several variables"} {
 		if !strings.Contains(manual[line], sub) {
 			t.Errorf("manual line %d: %q, want %q", line, manual[line], sub)
 		}
 	}
-	if len(manual) != 5 {
+	if len(manual) != 4 {
 		t.Errorf("manual: %v", manual)
 	}
 	if !res.Incomplete() {
@@ -168,6 +169,63 @@ func TestCreateMissing(t *testing.T) {
 	for _, reg := range r2.Registrations {
 		if reg.Connector == "source-x" && reg.Status != StatusServed {
 			t.Errorf("source-x not served after create: %+v", reg)
+		}
+	}
+}
+
+// A leftover registration whose value is provided but whose file name
+// cannot become a filename label is a refusal (the run fails), naming the
+// line and the file; without a value it is only left to do by hand.
+func TestCreateMissingBadFileNames(t *testing.T) {
+	files := []string{"config|1.json", "my.config.json", "ABC.json", ".json", ".yaml"}
+	var src strings.Builder
+	for _, f := range files {
+		fmt.Fprintf(&src, "read_secrets source-a \"$A_CREDS\" '%s'\n", f)
+	}
+	src.WriteString("read_secrets source-b \"$B_CREDS\" 'my.config.json'\n")
+	src.WriteString("read_secrets source-c \"$C_CREDS\"\n")
+	s := parse(t, src.String())
+	if len(s.Registrations) != len(files)+2 {
+		t.Fatalf("read %d registrations: %+v", len(s.Registrations), s.Registrations)
+	}
+	provided, _ := ParseProvidedSecrets([]byte(`{"A_CREDS": "{\"k\": \"bad-name-value\"}", "C_CREDS": "{}"}`))
+	for _, dryRun := range []bool{true, false} {
+		fake := &fakeCreator{}
+		res, err := CreateMissing(context.Background(), BuildReport(s, nil, Options{}), provided, fake, dryRun)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !res.Incomplete() || len(res.Refused) != len(files) {
+			t.Fatalf("dry run %v: refused %+v, manual %+v", dryRun, res.Refused, res.Manual)
+		}
+		for i, r := range res.Refused {
+			if r.Line != i+1 || r.File != files[i] || !strings.Contains(r.Reason, "cannot create a secret for "+files[i]+": the file name cannot become a filename label") {
+				t.Errorf("refused %+v", r)
+			}
+			want := fmt.Sprintf("line %d (A_CREDS: file %s cannot become a filename label)", i+1, files[i])
+			if r.Summary() != want {
+				t.Errorf("summary %q, want %q", r.Summary(), want)
+			}
+		}
+		// No value for B_CREDS: nothing to lose, left to do by hand.
+		if len(res.Manual) != 1 || res.Manual[0].Variable != "B_CREDS" || !strings.Contains(res.Manual[0].Reason, "cannot become a filename label") {
+			t.Errorf("manual %+v", res.Manual)
+		}
+		// The good registration is still created.
+		if len(res.Created) != 1 || res.Created[0].Secret != "SECRET_SOURCE-C__CREDS" {
+			t.Errorf("created %+v", res.Created)
+		}
+		if dryRun == (len(fake.calls) != 0) || len(fake.calls) > 1 {
+			t.Errorf("dry run %v: calls %v", dryRun, fake.calls)
+		}
+		var b bytes.Buffer
+		r := BuildReport(s, nil, Options{})
+		r.Actions = &Actions{Create: res}
+		if err := r.WriteTable(&b); err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(b.String(), "bad-name-value") || !strings.Contains(b.String(), "cannot create a secret for my.config.json") {
+			t.Errorf("table:\n%s", b.String())
 		}
 	}
 }

@@ -43,11 +43,9 @@ read_secrets source-stripe "$STRIPE_CREDS" "config_oauth.json"
 	// LINE  CONNECTOR   FILE         TEXT
 	// 6     source-old  config.json  # read_secrets source-old "$OLD_CREDS"
 	//
-	// SAFE TO DELETE (once the script no longer reads them: run --rewrite first)
+	// SAFE TO DELETE as far as the script goes (workflows not checked: pass --workflows)
+	// warning: no workflows were read: GitHub secrets are assumed to be named like the script's variables, and a workflow may still read them; pass --workflows DIR (from the repository root, .github/workflows is read by default) before deleting
 	// gh secret delete S3_CREDS
-	//
-	// WARNINGS
-	// no workflows folder given (--workflows): GitHub secrets are assumed to be named like the script's variables, and references in workflows were not checked
 	//
 	// SUMMARY: 3 registrations: 2 served, 1 leftover; 2 variables: 1 safe to delete
 }

@@ -2,6 +2,7 @@ package migrate
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -32,6 +33,12 @@ type GitHubCheck struct {
 	Missing []string `json:"missing"`
 	Notes   []string `json:"notes"`
 }
+
+// What the GitHub check says of a deletable secret that has no delete line.
+const (
+	GitHubAlreadyGone  = "already gone"
+	GitHubOrganization = "organization secret"
+)
 
 // ErrGitHub wraps every failure to talk to the GitHub API.
 var ErrGitHub = errors.New("GitHub API")
@@ -71,7 +78,8 @@ const maxPages = 100
 // organization secrets it can use, and sorts the report's deletable secrets
 // (safe to delete and unused) into still there, already gone and
 // organization-level. With workflows it
-// also lists repository secrets nothing references.
+// also lists repository secrets nothing references. It does not change r:
+// ApplyGitHubCheck does.
 func CheckGitHub(ctx context.Context, gh *github.Client, repo string, r *Report, wf *Workflows) (*GitHubCheck, error) {
 	owner, name, err := SplitRepo(repo)
 	if err != nil {
@@ -151,13 +159,46 @@ func CheckGitHub(ctx context.Context, gh *github.Client, repo string, r *Report,
 	return res, nil
 }
 
+// ApplyGitHubCheck makes the report's delete lines agree with the check:
+// r.ToDelete keeps only the secrets still in the repository (a delete line
+// for one already gone, or for an organization secret, would make gh
+// fail), and an unused secret that is not a repository secret loses its
+// command and says why. Applying it again changes nothing.
+func (r *Report) ApplyGitHubCheck(g *GitHubCheck) {
+	state := map[string]string{}
+	for _, s := range g.AlreadyGone {
+		state[s] = GitHubAlreadyGone
+	}
+	for _, s := range g.Organization {
+		state[s] = GitHubOrganization
+	}
+	still := []Deletion{}
+	for _, d := range r.ToDelete {
+		if state[d.Secret] == "" {
+			d.Command = "gh secret delete " + d.Secret + " --repo " + g.Repo
+			still = append(still, d)
+		}
+	}
+	r.ToDelete = still
+	for i := range r.UnusedGitHubSecrets {
+		u := &r.UnusedGitHubSecrets[i]
+		if st := state[u.Secret]; st != "" {
+			u.Command, u.GitHub = "", st
+		}
+	}
+	if r.Actions == nil {
+		r.Actions = &Actions{}
+	}
+	r.Actions.GitHub = g
+}
+
 func listAll(ctx context.Context, list func(*github.ListOptions) (*github.Secrets, *github.Response, error)) (map[string]bool, error) {
 	out := map[string]bool{}
 	opts := &github.ListOptions{PerPage: 100}
 	for page := 0; page < maxPages; page++ {
 		secrets, resp, err := list(opts)
 		if err != nil {
-			return nil, err
+			return nil, notJSON(err, resp)
 		}
 		for _, s := range secrets.Secrets {
 			out[strings.ToUpper(s.Name)] = true
@@ -173,9 +214,67 @@ func listAll(ctx context.Context, list func(*github.ListOptions) (*github.Secret
 	return out, nil
 }
 
+// NotJSONError is a GitHub API reply that is not the JSON the API answers
+// with: usually a wrong GITHUB_API_URL (a web page rather than the API) or
+// a proxy's error page.
+type NotJSONError struct {
+	URL         string
+	Status      int
+	ContentType string
+	Err         error
+}
+
+func (e *NotJSONError) Error() string {
+	ct := e.ContentType
+	if ct == "" {
+		ct = "no content type"
+	}
+	detail := ""
+	var er *github.ErrorResponse
+	if !errors.As(e.Err, &er) {
+		detail = ": " + e.Err.Error()
+	}
+	return fmt.Sprintf("the GitHub API at %s answered something that is not JSON (HTTP %d, %s%s): check that GITHUB_API_URL is the API's base URL (https://api.github.com/, or https://HOST/api/v3/ for GitHub Enterprise) and that no proxy answers in its place",
+		e.URL, e.Status, ct, detail)
+}
+
+func (e *NotJSONError) Unwrap() error { return e.Err }
+
+// notJSON recognizes a reply whose body is not JSON: a decoding error on
+// a success, or an error status whose body is not JSON either.
+func notJSON(err error, resp *github.Response) error {
+	if resp == nil || resp.Response == nil {
+		return err
+	}
+	ct := resp.Header.Get("Content-Type")
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	var er *github.ErrorResponse
+	switch {
+	case errors.As(err, &se), errors.As(err, &te):
+	case errors.As(err, &er) && er.Message == "" && !strings.Contains(ct, "json") &&
+		resp.StatusCode != http.StatusUnauthorized && resp.StatusCode != http.StatusForbidden && resp.StatusCode != http.StatusNotFound:
+		// An error page (a proxy's 502...), not the API's {"message": ...};
+		// 401, 403 and 404 keep their own explanation.
+	default:
+		return err
+	}
+	u := ""
+	if resp.Request != nil && resp.Request.URL != nil {
+		r := *resp.Request.URL
+		r.User = nil
+		u = r.String()
+	}
+	return &NotJSONError{URL: u, Status: resp.StatusCode, ContentType: ct, Err: err}
+}
+
 // explainGitHub turns API errors into a sentence with the likely fix. The
 // token never appears: go-github does not put it in errors.
 func explainGitHub(err error, repo, op string) error {
+	var nj *NotJSONError
+	if errors.As(err, &nj) {
+		return fmt.Errorf("%w: cannot %s %s: %w", ErrGitHub, op, repo, nj)
+	}
 	var rle *github.RateLimitError
 	if errors.As(err, &rle) {
 		return fmt.Errorf("%w: cannot %s %s: rate limited until %s", ErrGitHub, op, repo, rle.Rate.Reset.Format(time.RFC3339))
@@ -188,7 +287,11 @@ func explainGitHub(err error, repo, op string) error {
 		case http.StatusForbidden:
 			return fmt.Errorf("%w: cannot %s %s: forbidden (403): the token needs admin rights on the repository or the fine-grained \"Secrets: read\" permission", ErrGitHub, op, repo)
 		case http.StatusNotFound:
-			return fmt.Errorf("%w: cannot %s %s: not found (404): check OWNER/NAME, and that the token can see the repository", ErrGitHub, op, repo)
+			hint := ""
+			if ct := er.Response.Header.Get("Content-Type"); !strings.Contains(ct, "json") {
+				hint = fmt.Sprintf("; the reply was not JSON (%s), so also check that GITHUB_API_URL is the API's base URL", orDash(ct))
+			}
+			return fmt.Errorf("%w: cannot %s %s: not found (404): check OWNER/NAME, and that the token can see the repository%s", ErrGitHub, op, repo, hint)
 		}
 		return fmt.Errorf("%w: cannot %s %s: HTTP %d: %s", ErrGitHub, op, repo, er.Response.StatusCode, er.Message)
 	}

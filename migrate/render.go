@@ -83,10 +83,55 @@ func variableCell(reg Registration) string {
 // statusText is the variable's status for people: a leftover that is
 // leftover only because its secret is read elsewhere says so.
 func (v Variable) statusText() string {
-	if v.StillReferenced {
+	switch {
+	case len(v.ManualEdits) > 0:
+		lines := make([]int, len(v.ManualEdits))
+		for i, m := range v.ManualEdits {
+			lines[i] = m.Line
+		}
+		return string(v.Status) + " (needs a manual edit: " + pluralWord(len(lines), "line ", "lines ") + ints(lines) + ")"
+	case v.StillReferenced:
 		return string(v.Status) + " (still referenced)"
 	}
 	return string(v.Status)
+}
+
+// manualEditTitle explains the registrations that need a manual edit.
+const manualEditTitle = "served, but --rewrite cannot remove the line: edit it out by hand, then the variable's GitHub secret can go"
+
+// manualEditLines are the registrations needing a manual edit, one sentence each.
+func (r *Report) manualEditLines() []string {
+	var out []string
+	for _, reg := range r.Registrations {
+		if reg.ManualEdit != "" {
+			out = append(out, fmt.Sprintf("needs a manual edit: line %d (%s/%s, %s): %s", reg.Line, reg.Connector, reg.File, strings.Join(reg.Sources, "+"), reg.ManualEdit))
+		}
+	}
+	return out
+}
+
+// deleteTitle heads the gh secret delete lines: how far they were checked.
+func (r *Report) deleteTitle() string {
+	switch {
+	case !r.WorkflowsChecked:
+		return "SAFE TO DELETE as far as the script goes (workflows not checked: pass --workflows)"
+	case r.Actions != nil && r.Actions.GitHub != nil:
+		return "SAFE TO DELETE (still in " + r.Actions.GitHub.Repo + "; once the script no longer reads them: run --rewrite first)"
+	}
+	return "SAFE TO DELETE (once the script no longer reads them: run --rewrite first)"
+}
+
+// trailingWarnings are the warnings listed at the end: the one about
+// unchecked workflows is printed before the delete lines instead.
+func (r *Report) trailingWarnings() []string {
+	var out []string
+	for _, w := range r.Warnings {
+		if w == NoWorkflowsWarning && len(r.ToDelete) > 0 {
+			continue
+		}
+		out = append(out, w)
+	}
+	return out
 }
 
 func ints(l []int) string {
@@ -102,7 +147,10 @@ func (r *Report) WriteTable(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	p := func(format string, a ...any) { fmt.Fprintf(tw, format, a...) }
 	p("Script: %s", r.Script)
-	if r.Workflows != "" {
+	switch {
+	case r.WorkflowsDefault:
+		p("  (workflows: %s, found in the current directory; --workflows DIR reads others)", r.Workflows)
+	case r.Workflows != "":
 		p("  (workflows: %s)", r.Workflows)
 	}
 	p("\n")
@@ -155,6 +203,12 @@ func (r *Report) WriteTable(w io.Writer) error {
 			}
 		}
 	}
+	if manual := r.manualEditLines(); len(manual) > 0 {
+		p("\nNEEDS A MANUAL EDIT (%s)\n", manualEditTitle)
+		for _, s := range manual {
+			p("%s\n", s)
+		}
+	}
 	if len(r.CommentedOut) > 0 {
 		p("\nCOMMENTED OUT\nLINE\tCONNECTOR\tFILE\tTEXT\n")
 		for _, c := range r.CommentedOut {
@@ -180,7 +234,10 @@ func (r *Report) WriteTable(w io.Writer) error {
 		}
 	}
 	if len(r.ToDelete) > 0 {
-		p("\nSAFE TO DELETE (once the script no longer reads them: run --rewrite first)\n")
+		p("\n%s\n", r.deleteTitle())
+		if !r.WorkflowsChecked {
+			p("warning: %s\n", NoWorkflowsWarning)
+		}
 		for _, d := range r.ToDelete {
 			p("%s\n", d.Command)
 		}
@@ -188,7 +245,7 @@ func (r *Report) WriteTable(w io.Writer) error {
 	if len(r.UnusedGitHubSecrets) > 0 {
 		p("\nUNUSED GITHUB SECRETS (%s: safe to delete)\n", r.unusedTitle())
 		for _, u := range r.UnusedGitHubSecrets {
-			p("%s\n", u.Command)
+			p("%s\n", u.commandText())
 		}
 		p("then remove their env: entries:\n")
 		for _, u := range r.UnusedGitHubSecrets {
@@ -205,9 +262,9 @@ func (r *Report) WriteTable(w io.Writer) error {
 			return err
 		}
 	}
-	if len(r.Warnings) > 0 {
+	if warnings := r.trailingWarnings(); len(warnings) > 0 {
 		fmt.Fprintf(w, "\nWARNINGS\n")
-		for _, s := range r.Warnings {
+		for _, s := range warnings {
 			fmt.Fprintf(w, "%s\n", s)
 		}
 	}
@@ -233,7 +290,7 @@ func (a *Actions) writeText(w io.Writer) error {
 		for _, group := range []struct {
 			title string
 			items []Skipped
-		}{{"refused (value missing or not JSON)", c.Refused}, {"left to do by hand", c.Manual}} {
+		}{{"refused (value missing or not JSON, or file name not a filename label)", c.Refused}, {"left to do by hand", c.Manual}} {
 			if len(group.items) == 0 {
 				continue
 			}
@@ -256,7 +313,7 @@ func (a *Actions) writeText(w io.Writer) error {
 			p("\nREWRITE %s: removed %d registration(s)\n", rw.Path, len(rw.Removed))
 		}
 		for _, k := range rw.Kept {
-			p("kept line %d (%s/%s): %s\n", k.Line, k.Connector, k.File, k.Reason)
+			p("needs a manual edit: line %d (%s/%s) was kept: %s; remove the registration by hand\n", k.Line, k.Connector, k.File, k.Reason)
 		}
 		for _, h := range rw.Hints {
 			p("hint: %s\n", h)
@@ -323,6 +380,12 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	var b strings.Builder
 	p := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
 	p("## ci-secrets migrate: %s\n\n", code(r.Script))
+	switch {
+	case r.WorkflowsDefault:
+		p("Workflows: %s (found in the current directory; `--workflows DIR` reads others)\n\n", code(r.Workflows))
+	case r.Workflows != "":
+		p("Workflows: %s\n\n", code(r.Workflows))
+	}
 	status := "✅"
 	if r.Summary.Leftover > 0 {
 		status = "⏳"
@@ -366,6 +429,13 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 			p("Served, but the GitHub secret is still read elsewhere:\n\n%s\n", strings.Join(refs, ""))
 		}
 	}
+	if manual := r.manualEditLines(); len(manual) > 0 {
+		p("### Needs a manual edit\n\nThese registrations are %s.\n\n", manualEditTitle)
+		for _, s := range manual {
+			p("- %s\n", md(s))
+		}
+		p("\n")
+	}
 	if len(r.CommentedOut) > 0 {
 		p("### Commented out\n\n| Line | Connector | File | Text |\n|---:|---|---|---|\n")
 		for _, c := range r.CommentedOut {
@@ -395,7 +465,14 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 		p("\n")
 	}
 	if len(r.ToDelete) > 0 {
-		p("### Safe to delete\n\nOnce the script no longer reads them (rewrite first):\n\n```sh\n")
+		switch {
+		case !r.WorkflowsChecked:
+			p("### Safe to delete as far as the script goes (workflows not checked: pass `--workflows`)\n\n> **Warning:** %s.\n\nOnce the script no longer reads them (rewrite first):\n\n```sh\n", md(NoWorkflowsWarning))
+		case r.Actions != nil && r.Actions.GitHub != nil:
+			p("### Safe to delete\n\nStill in %s; once the script no longer reads them (rewrite first):\n\n```sh\n", code(r.Actions.GitHub.Repo))
+		default:
+			p("### Safe to delete\n\nOnce the script no longer reads them (rewrite first):\n\n```sh\n")
+		}
 		for _, d := range r.ToDelete {
 			p("%s\n", d.Command)
 		}
@@ -404,7 +481,7 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	if len(r.UnusedGitHubSecrets) > 0 {
 		p("### Unused GitHub secrets\n\nSafe to delete: %s.\n\n```sh\n", r.unusedTitle())
 		for _, u := range r.UnusedGitHubSecrets {
-			p("%s\n", u.Command)
+			p("%s\n", u.commandText())
 		}
 		p("```\n\nThen remove their `env:` entries:\n\n")
 		for _, u := range r.UnusedGitHubSecrets {
@@ -422,9 +499,9 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 		}
 		p("%s```\n\n", strings.ReplaceAll(strings.TrimLeft(t.String(), "\n"), "```", "'''"))
 	}
-	if len(r.Warnings) > 0 {
+	if warnings := r.trailingWarnings(); len(warnings) > 0 {
 		p("### Warnings\n\n")
-		for _, s := range r.Warnings {
+		for _, s := range warnings {
 			p("- %s\n", md(s))
 		}
 		p("\n")

@@ -40,6 +40,18 @@ type Variable struct {
 	StillReferenced bool        `json:"still_referenced"`
 	Lines           []int       `json:"lines"`
 	OtherReferences []Reference `json:"other_references"`
+	// ManualEdits are served registrations of the variable that --rewrite
+	// cannot remove: until they are edited out by hand the script still
+	// reads the variable, so it stays leftover.
+	ManualEdits []ManualEdit `json:"manual_edits"`
+}
+
+// ManualEdit is a served registration whose line must be removed by hand.
+type ManualEdit struct {
+	Line      int    `json:"line"`
+	Connector string `json:"connector"`
+	File      string `json:"file"`
+	Reason    string `json:"reason"`
 }
 
 // Duplicate is a (connector, file) registered again: Line repeats FirstLine.
@@ -66,10 +78,12 @@ type Summary struct {
 	Leftover      int `json:"leftover"`
 	Variables     int `json:"variables"`
 	SafeToDelete  int `json:"safe_to_delete"`
-	CommentedOut  int `json:"commented_out"`
-	Duplicates    int `json:"duplicates"`
-	Unrecognized  int `json:"unrecognized"`
-	LiteralWrites int `json:"literal_writes"`
+	// NeedsManualEdit counts the served registrations --rewrite cannot remove.
+	NeedsManualEdit int `json:"needs_manual_edit"`
+	CommentedOut    int `json:"commented_out"`
+	Duplicates      int `json:"duplicates"`
+	Unrecognized    int `json:"unrecognized"`
+	LiteralWrites   int `json:"literal_writes"`
 	// UnusedGitHubSecrets counts Report.UnusedGitHubSecrets.
 	UnusedGitHubSecrets int `json:"unused_github_secrets"`
 }
@@ -77,14 +91,21 @@ type Summary struct {
 // Report is the state of the migration. Its JSON form is the contract of
 // `ci-secrets migrate --output json` (docs/cli.md): arrays are never null.
 type Report struct {
-	Script        string         `json:"script"`
-	Workflows     string         `json:"workflows,omitempty"`
-	Registrations []Registration `json:"registrations"`
-	Variables     []Variable     `json:"variables"`
-	CommentedOut  []CommentedOut `json:"commented_out"`
-	Duplicates    []Duplicate    `json:"duplicates"`
-	Unrecognized  []Unrecognized `json:"unrecognized"`
-	LiteralWrites []LiteralWrite `json:"literal_writes"`
+	Script    string `json:"script"`
+	Workflows string `json:"workflows,omitempty"`
+	// WorkflowsDefault: Workflows was not given but found in the current
+	// directory (.github/workflows) and read.
+	WorkflowsDefault bool `json:"workflows_default,omitempty"`
+	// WorkflowsChecked: workflows were read, so secret names are mapped and
+	// other references found; without them "safe to delete" only means the
+	// script no longer needs the secret.
+	WorkflowsChecked bool           `json:"workflows_checked"`
+	Registrations    []Registration `json:"registrations"`
+	Variables        []Variable     `json:"variables"`
+	CommentedOut     []CommentedOut `json:"commented_out"`
+	Duplicates       []Duplicate    `json:"duplicates"`
+	Unrecognized     []Unrecognized `json:"unrecognized"`
+	LiteralWrites    []LiteralWrite `json:"literal_writes"`
 	// ToDelete are the GitHub secrets safe to delete, with ready commands.
 	ToDelete []Deletion `json:"github_secrets_to_delete"`
 	// UnusedGitHubSecrets are the GitHub secrets the workflows still pass
@@ -112,9 +133,20 @@ type Options struct {
 	// Workflows maps variables to GitHub secrets and finds other references;
 	// nil assumes each secret is named like its variable and read nowhere else.
 	Workflows *Workflows
+	// WorkflowsDefault tells that Workflows were read from the default
+	// folder (.github/workflows) without being asked for.
+	WorkflowsDefault bool
 	// Repo (OWNER/NAME) is added to the gh secret delete commands.
 	Repo string
 }
+
+// DefaultWorkflows is the folder read when none is given and it exists in
+// the current directory.
+const DefaultWorkflows = ".github/workflows"
+
+// NoWorkflowsWarning is the warning of a report built without workflows
+// that still lists secrets as safe to delete.
+const NoWorkflowsWarning = "no workflows were read: GitHub secrets are assumed to be named like the script's variables, and a workflow may still read them; pass --workflows DIR (from the repository root, " + DefaultWorkflows + " is read by default) before deleting"
 
 // BuildReport matches the script's registrations against the GSM inventory
 // (the project's CI secrets, as listed once) and the workflows.
@@ -132,17 +164,28 @@ func BuildReport(s *Script, inventory []labels.Entry, opts Options) *Report {
 	}
 	wf := opts.Workflows
 	if wf != nil {
-		r.Workflows = wf.Dir
+		r.Workflows, r.WorkflowsChecked, r.WorkflowsDefault = wf.Dir, true, opts.WorkflowsDefault
 		r.Warnings = append(r.Warnings, wf.Warnings...)
 	}
 	idx := newIndex(inventory)
 
 	copy(r.Registrations, s.Registrations)
+	for i := range r.Registrations {
+		reg := &r.Registrations[i]
+		reg.Status, reg.GSMSecret, reg.Note = idx.status(reg.Connector, reg.File)
+	}
+	// The same decision as Rewrite's: a served line it cannot remove keeps
+	// its variables leftover.
+	for i, why := range manualEdits(s, r.Registrations) {
+		r.Registrations[i].ManualEdit = why
+		if why != "" {
+			r.Summary.NeedsManualEdit++
+		}
+	}
 	first := map[labels.Target]int{}
 	for i := range r.Registrations {
 		reg := &r.Registrations[i]
 		reg.GitHubSecret = githubSecrets(wf, reg.Variable)[0]
-		reg.Status, reg.GSMSecret, reg.Note = idx.status(reg.Connector, reg.File)
 		r.Summary.Registrations++
 		if reg.Status == StatusServed {
 			r.Summary.Served++
@@ -178,7 +221,7 @@ func BuildReport(s *Script, inventory []labels.Entry, opts Options) *Report {
 	}
 	sort.Slice(r.ToDelete, func(i, j int) bool { return r.ToDelete[i].Secret < r.ToDelete[j].Secret })
 	if wf == nil && len(r.ToDelete) > 0 {
-		r.Warnings = append(r.Warnings, "no workflows folder given (--workflows): GitHub secrets are assumed to be named like the script's variables, and references in workflows were not checked")
+		r.Warnings = append(r.Warnings, NoWorkflowsWarning)
 	}
 	unused, warnings := findUnused(s, r.Variables, wf, opts.Repo)
 	r.UnusedGitHubSecrets = unused
@@ -221,7 +264,7 @@ func buildVariables(s *Script, regs []Registration, wf *Workflows) []Variable {
 			v := byName[src]
 			if v == nil {
 				secs := githubSecrets(wf, src)
-				v = &Variable{Name: src, GitHubSecret: secs[0], Mapped: len(wf.SecretsFor(src)) > 0, Lines: []int{}, OtherReferences: []Reference{}}
+				v = &Variable{Name: src, GitHubSecret: secs[0], Mapped: len(wf.SecretsFor(src)) > 0, Lines: []int{}, OtherReferences: []Reference{}, ManualEdits: []ManualEdit{}}
 				if len(secs) > 1 {
 					v.GitHubSecrets = secs
 				}
@@ -231,6 +274,9 @@ func buildVariables(s *Script, regs []Registration, wf *Workflows) []Variable {
 			v.Registrations++
 			if reg.Status == StatusServed {
 				v.Served++
+			}
+			if reg.ManualEdit != "" {
+				v.ManualEdits = append(v.ManualEdits, ManualEdit{Line: reg.Line, Connector: reg.Connector, File: reg.File, Reason: reg.ManualEdit})
 			}
 			if n := len(v.Lines); n == 0 || v.Lines[n-1] != reg.Line {
 				v.Lines = append(v.Lines, reg.Line)
@@ -273,6 +319,8 @@ func buildVariables(s *Script, regs []Registration, wf *Workflows) []Variable {
 			for _, other := range varsOfSecret[sec] {
 				if o := byName[other]; other != name && o.Served < o.Registrations {
 					v.OtherReferences = append(v.OtherReferences, Reference{File: s.Name, Line: o.Lines[0], Context: "script variable " + other + " also comes from " + sec + " and is leftover", Secret: sec})
+				} else if other != name && len(o.ManualEdits) > 0 {
+					v.OtherReferences = append(v.OtherReferences, Reference{File: s.Name, Line: o.ManualEdits[0].Line, Context: "script variable " + other + " also comes from " + sec + " and its line needs a manual edit", Secret: sec})
 				}
 			}
 		}
@@ -284,7 +332,7 @@ func buildVariables(s *Script, regs []Registration, wf *Workflows) []Variable {
 			}
 		}
 		switch {
-		case v.Served < v.Registrations:
+		case v.Served < v.Registrations, len(v.ManualEdits) > 0:
 			v.Status = VarLeftover
 		case len(v.OtherReferences) > 0:
 			v.Status, v.StillReferenced = VarLeftover, true

@@ -39,6 +39,39 @@ type RemovedLines struct {
 	Text      string `json:"text"`
 }
 
+// manualEdits tells, for each of regs (same index), why Rewrite cannot
+// remove that served registration's statement: the reason, or "" when the
+// rewrite removes it (and for registrations that are not served, which the
+// rewrite leaves alone). A statement goes only when it fills whole lines
+// (plus a trailing comment), stands alone (not inside && or ||), has no
+// here-document, and is not the last statement left in an if/loop/block
+// body. Rewrite and BuildReport both decide with it, so the report never
+// calls a GitHub secret deletable while the rewrite keeps a line reading it.
+func manualEdits(s *Script, regs []Registration) []string {
+	// Statements (by start offset) each block would lose.
+	goes := map[int]map[int]bool{}
+	for _, reg := range regs {
+		if reg.Status == StatusServed && reg.span.keep == "" {
+			if goes[reg.span.block] == nil {
+				goes[reg.span.block] = map[int]bool{}
+			}
+			goes[reg.span.block][reg.span.start] = true
+		}
+	}
+	out := make([]string, len(regs))
+	for i, reg := range regs {
+		if reg.Status != StatusServed {
+			continue
+		}
+		keep := reg.span.keep
+		if keep == "" && reg.span.block != 0 && len(goes[reg.span.block]) >= s.blockSizes[reg.span.block] {
+			keep = "the only statement(s) of an if/loop/block body, which bash does not allow empty"
+		}
+		out[i] = keep
+	}
+	return out
+}
+
 // ErrScriptChanged means the script changed on disk after it was read.
 var ErrScriptChanged = errors.New("the script changed since it was read")
 
@@ -56,26 +89,15 @@ func Rewrite(r *Report, dryRun bool) (*RewriteResult, error) {
 	s := r.script
 	res := &RewriteResult{Path: s.Name, DryRun: dryRun, Removed: []RemovedLines{}, Kept: []Skipped{}, Hints: []string{}}
 
-	var served []Registration
-	perBlock := map[int]int{}
-	for _, reg := range r.Registrations {
+	var cut [][2]int
+	removedLines := map[int]bool{}
+	manual := manualEdits(s, r.Registrations)
+	for i, reg := range r.Registrations {
 		if reg.Status != StatusServed {
 			continue
 		}
-		served = append(served, reg)
-		if reg.span.keep == "" {
-			perBlock[reg.span.block]++
-		}
-	}
-	var cut [][2]int
-	removedLines := map[int]bool{}
-	for _, reg := range served {
-		keep := reg.span.keep
-		if keep == "" && reg.span.block != 0 && perBlock[reg.span.block] >= s.blockSizes[reg.span.block] {
-			keep = "the only statement(s) of an if/loop/block body, which bash does not allow empty"
-		}
-		if keep != "" {
-			res.Kept = append(res.Kept, Skipped{Line: reg.Line, Connector: reg.Connector, File: reg.File, Variable: reg.Variable, Reason: keep})
+		if manual[i] != "" {
+			res.Kept = append(res.Kept, Skipped{Line: reg.Line, Connector: reg.Connector, File: reg.File, Variable: reg.Variable, Reason: manual[i]})
 			continue
 		}
 		cut = append(cut, [2]int{reg.span.start, reg.span.end})

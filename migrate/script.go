@@ -63,6 +63,10 @@ type Registration struct {
 	GSMSecret string `json:"gsm_secret"`
 	// Note explains a leftover that GSM almost serves (a conflict, invalid labels).
 	Note string `json:"note,omitempty"`
+	// ManualEdit, on a served registration, says why --rewrite cannot
+	// remove its statement: it must be edited by hand, and until then its
+	// variables stay leftover (their GitHub secrets are still read).
+	ManualEdit string `json:"manual_edit,omitempty"`
 	// Command is the statement's command (write_standard_creds, echo, jq...).
 	Command string `json:"command"`
 	// Shape is the script generation: 1 raw shell, 2 helper, 3 read_secrets.

@@ -23,7 +23,23 @@ type UnusedSecret struct {
 	Env []string `json:"env"`
 	// PassedAt are those env: entries, to remove with the secret.
 	PassedAt []Reference `json:"passed_at"`
-	Command  string      `json:"command"`
+	// Command is the ready gh secret delete line; empty once the GitHub
+	// check found the secret is not a repository secret (see GitHub).
+	Command string `json:"command"`
+	// GitHub is set by the GitHub check when the secret is no repository
+	// secret: "already gone" or "organization secret".
+	GitHub string `json:"github,omitempty"`
+}
+
+// commandText is the delete line, or a shell comment saying why there is none.
+func (u UnusedSecret) commandText() string {
+	if u.Command != "" {
+		return u.Command
+	}
+	if u.GitHub == GitHubOrganization {
+		return "# " + u.Secret + ": organization secret (an org admin deletes it)"
+	}
+	return "# " + u.Secret + ": " + u.GitHub + " (nothing to delete)"
 }
 
 var identRe = regexp.MustCompile(`[A-Za-z_][A-Za-z0-9_]*`)

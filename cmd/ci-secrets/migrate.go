@@ -42,22 +42,29 @@ served and nothing else reads its GitHub secret; else leftover, marked
 "still referenced" when only other readers keep it), commented-out registrations,
 duplicates, literal writes (a missing "$") and every statement that touches a
 secret-like variable in a way the reader does not understand. With
---workflows, env: entries map the script's variable names to GitHub secret
-names, and every other reference to a secret in a workflow is listed, so
-"safe to delete" means safe. When $GITHUB_STEP_SUMMARY is set, the report is
+--workflows (by default .github/workflows when the current directory has
+it), env: entries map the script's variable names to GitHub secret names,
+and every other reference to a secret in a workflow is listed, so "safe to
+delete" means safe; without workflows the delete lines are headed "as far as
+the script goes". A served registration that --rewrite cannot remove (inside
+&&, sharing its line, the only statement of an if body) is reported as
+needing a manual edit, and its variable stays leftover until it is done. When $GITHUB_STEP_SUMMARY is set, the report is
 also appended to it as Markdown.
 
 Finishing the move, each with --dry-run and each safe to run again:
   --create-missing  create a SECRET_<CONNECTOR>[_<FILE>]__CREDS secret, labelled
                     connector= and filename=, for each leftover verbatim
                     registration, from GITHUB_PROVIDED_SECRETS_JSON
-                    (${{ toJson(secrets) }}); templated and derived values,
-                    and values that are not JSON, are reported, not created
+                    (${{ toJson(secrets) }}); templated and derived values
+                    are reported, not created; a provided value that is not
+                    JSON, or whose file name cannot be a filename label
+                    (my.config.json, ABC.json, notes.txt), fails the run
   --rewrite         remove the served registrations' lines from the script,
                     atomically, every other byte unchanged (dry run: a diff)
   --github-repo     check the secrets safe to delete against the repository's
                     Actions secrets (needs GITHUB_TOKEN; GITHUB_API_URL for
-                    GitHub Enterprise): still there, already gone, unreferenced
+                    GitHub Enterprise): still there, already gone, unreferenced;
+                    then only the secrets still there keep a delete line
 The report always ends with the ready "gh secret delete" commands. After
 --rewrite, with --workflows, it also lists the unused GitHub secrets: those the
 workflows still pass to the script's step under env names it no longer reads,
@@ -87,7 +94,7 @@ an unreadable or unparsable script or workflow, or missing configuration.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.script, "script", "tools/bin/ci_credentials.sh", "the legacy credentials script")
-	f.StringVar(&o.workflows, "workflows", "", "GitHub workflows folder (e.g. .github/workflows): maps env names to secret names, finds other references")
+	f.StringVar(&o.workflows, "workflows", "", "GitHub workflows folder: maps env names to secret names, finds other references (default .github/workflows when it exists; '' skips them)")
 	f.StringVarP(&o.output, "output", "o", migrate.FormatTable, "report format: "+strings.Join(migrate.Formats, ", "))
 	f.BoolVar(&o.failOnLeftover, "fail-on-leftover", false, "exit 1 while any registration is not served by Secret Manager")
 	f.BoolVar(&o.createMissing, "create-missing", false, "create the missing secrets from GITHUB_PROVIDED_SECRETS_JSON")
@@ -160,12 +167,26 @@ func (o *migrateOptions) run(cmd *cobra.Command, g *globalOptions, s *streams) e
 		return badInput(err)
 	}
 	var wf *migrate.Workflows
-	if o.workflows != "" {
-		if wf, err = migrate.ReadWorkflows(o.workflows); err != nil {
+	dir, byDefault := o.workflows, false
+	if dir == "" && !cmd.Flags().Changed("workflows") {
+		// Run from the repository root, the workflows are right there:
+		// reading them is what makes "safe to delete" safe.
+		if fi, err := os.Stat(migrate.DefaultWorkflows); err == nil && fi.IsDir() {
+			dir, byDefault = migrate.DefaultWorkflows, true
+		}
+	}
+	if dir != "" {
+		if wf, err = migrate.ReadWorkflows(dir); err != nil {
+			if byDefault {
+				err = fmt.Errorf("%w (read by default as it is in the current directory; pass --workflows DIR for another folder, or --workflows '' to skip them)", err)
+			}
 			return badInput(err)
 		}
+		if byDefault {
+			log.Debug().Str("path", dir).Msg("reading the workflows found in the current directory")
+		}
 		for _, w := range wf.Warnings {
-			log.Warn().Str("path", o.workflows).Msg(w)
+			log.Warn().Str("path", dir).Msg(w)
 		}
 	}
 	log.Debug().Str("path", o.script).Int("registrations", len(script.Registrations)).
@@ -180,7 +201,7 @@ func (o *migrateOptions) run(cmd *cobra.Command, g *globalOptions, s *streams) e
 	if err != nil {
 		return err
 	}
-	opts := migrate.Options{Workflows: wf, Repo: o.githubRepo}
+	opts := migrate.Options{Workflows: wf, WorkflowsDefault: byDefault, Repo: o.githubRepo}
 	report := migrate.BuildReport(script, entries, opts)
 
 	var actions migrate.Actions
@@ -199,7 +220,7 @@ func (o *migrateOptions) run(cmd *cobra.Command, g *globalOptions, s *streams) e
 			log.Info().Str("secret", c.Secret).Str("connector", c.Labels["connector"]).Str("version", c.Version).Msg(msg)
 		}
 		for _, r := range res.Refused {
-			failures = append(failures, fmt.Sprintf("line %d (%s)", r.Line, r.Variable))
+			failures = append(failures, r.Summary())
 		}
 		for _, f := range res.Failed {
 			failures = append(failures, f.Secret)
@@ -238,6 +259,10 @@ func (o *migrateOptions) run(cmd *cobra.Command, g *globalOptions, s *streams) e
 	}
 	if actions != (migrate.Actions{}) {
 		report.Actions = &actions
+	}
+	if actions.GitHub != nil {
+		// Only the secrets still in the repository keep a delete line.
+		report.ApplyGitHubCheck(actions.GitHub)
 	}
 
 	if err := report.Write(s.stdout, o.output); err != nil {
