@@ -158,6 +158,9 @@ type gitHubFixture struct {
 	Status    int    `json:"status"`
 	OrgStatus int    `json:"org_status"`
 	Message   string `json:"message"`
+	// HTML answers every request with this HTML page and status 200, as a
+	// proxy or a web UI at the wrong URL would.
+	HTML string `json:"html"`
 }
 
 // cmdGitHubAPI starts a local GitHub REST API for the rest of the script:
@@ -235,6 +238,9 @@ func cmdGitHubAPI(ts *testscript.TestScript, neg bool, args []string) {
 		logf("%s %s?%s auth=%t", r.Method, r.URL.Path, r.URL.RawQuery, authOK)
 		msg := fx.Message
 		switch {
+		case fx.HTML != "":
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			_, _ = io.WriteString(w, fx.HTML)
 		case !authOK:
 			fail(w, http.StatusUnauthorized, "Bad credentials")
 		case fx.Status != 0:
