@@ -3,6 +3,7 @@ package gsm
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"hash/crc32"
 	"strings"
@@ -80,7 +81,7 @@ func (c *Client) AddVersion(ctx context.Context, secretID string, data []byte) (
 			return lastSegment(resp.GetName()), nil
 		}
 		code := status.Code(err)
-		ambiguous := mayHaveTakenEffect(code)
+		ambiguous := MayHaveTakenEffect(err)
 		if ambiguous {
 			// The add may have gone through with its answer lost: look
 			// before anything else, the last attempt included.
@@ -105,13 +106,22 @@ func (c *Client) AddVersion(ctx context.Context, secretID string, data []byte) (
 	}
 }
 
-// mayHaveTakenEffect reports whether a write that failed with code may have
+// MayHaveTakenEffect reports whether a write that failed with err may have
 // been carried out all the same. Only the codes with which GSM refuses a
-// request before acting prove that nothing happened; any other answer
-// (UNAVAILABLE, DEADLINE_EXCEEDED, INTERNAL, ABORTED, UNKNOWN, ...) may come
-// after the write was committed.
-func mayHaveTakenEffect(code codes.Code) bool {
-	switch code {
+// request before acting prove that nothing happened, and so does an error of
+// the client's own that carries no gRPC status (a permission it explained, a
+// payload it refused to send). Everything else (UNAVAILABLE,
+// DEADLINE_EXCEEDED, INTERNAL, ABORTED, UNKNOWN, ..., ErrOutcomeUnknown, a
+// deadline or cancellation) may come after the write was committed.
+func MayHaveTakenEffect(err error) bool {
+	if errors.Is(err, ErrOutcomeUnknown) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return true
+	}
+	st, ok := status.FromError(err)
+	if !ok {
+		return false
+	}
+	switch st.Code() {
 	case codes.InvalidArgument, codes.PermissionDenied, codes.Unauthenticated, codes.NotFound,
 		codes.FailedPrecondition, codes.ResourceExhausted, codes.AlreadyExists, codes.OutOfRange,
 		codes.Unimplemented:

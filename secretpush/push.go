@@ -27,8 +27,6 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
 	"github.com/airbytehq/ci-secrets/gsm"
 	"github.com/airbytehq/ci-secrets/labels"
@@ -468,7 +466,7 @@ func (r *runner) pushOne(ctx context.Context, g *group) outcome {
 		return outcome{failed: g.fail(fmt.Errorf("nothing was pushed to %s: %w", g.secret, err))}
 	}
 	added, err := r.store.AddVersion(wctx, g.secret, data)
-	if err != nil && mayHaveAdded(err) {
+	if err != nil && gsm.MayHaveTakenEffect(err) {
 		// Nothing proves the add had no effect (its answer may have been
 		// lost after the server committed it): the version may be in place
 		// all the same. Look before saying what the secret serves.
@@ -509,31 +507,6 @@ func (r *runner) pushOne(ctx context.Context, g *group) outcome {
 	log.Debug().Str("version", cur.Version).Msg("disabled the replaced version")
 	p.DisabledVersion = cur.Version
 	return outcome{pushed: p}
-}
-
-// mayHaveAdded reports whether a failed add may have been carried out all
-// the same. Only the codes with which GSM refuses a request before acting
-// prove that nothing happened, and so does an error of the client's own that
-// carries no gRPC status (a permission it explained, a payload it refused to
-// send). Everything else (UNAVAILABLE, DEADLINE_EXCEEDED, INTERNAL, ABORTED,
-// UNKNOWN, ..., gsm.ErrOutcomeUnknown, a deadline or cancellation) may come
-// after the version was committed, so it is looked at before anything is
-// said about what the secret serves.
-func mayHaveAdded(err error) bool {
-	if errors.Is(err, gsm.ErrOutcomeUnknown) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-		return true
-	}
-	st, ok := status.FromError(err)
-	if !ok {
-		return false
-	}
-	switch st.Code() {
-	case codes.InvalidArgument, codes.PermissionDenied, codes.Unauthenticated, codes.NotFound,
-		codes.FailedPrecondition, codes.ResourceExhausted, codes.AlreadyExists, codes.OutOfRange,
-		codes.Unimplemented:
-		return false
-	}
-	return true
 }
 
 // checkPredecessor warns, on an unchanged secret, when the version just

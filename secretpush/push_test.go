@@ -513,8 +513,8 @@ func TestPushAddFailureClassified(t *testing.T) {
 		{uncertain, 2, "; SECRET_SOURCE-FOO_CREDS serves version 1, not the update"},
 	} {
 		for _, err := range tt.errs {
-			if got := mayHaveAdded(err); got != (tt.accesses == 2) {
-				t.Errorf("mayHaveAdded(%v) = %v", err, got)
+			if got := gsm.MayHaveTakenEffect(err); got != (tt.accesses == 2) {
+				t.Errorf("gsm.MayHaveTakenEffect(%v) = %v", err, got)
 			}
 			st := newMemStore()
 			st.put("SECRET_SOURCE-FOO_CREDS", map[string]string{"connector": "source-foo"}, `{"token": "token-1"}`)
