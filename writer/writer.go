@@ -188,15 +188,15 @@ var ErrNotSecretsFolder = errors.New("ci-secrets makes its folder private (0700)
 // over.
 func CheckOutFolder(dir string) error {
 	dir = filepath.Clean(dir)
+	if abs, err := filepath.Abs(dir); err == nil && filepath.Base(abs) == "secrets" {
+		return nil
+	}
 	entries, err := os.ReadDir(dir)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return nil
 	case err != nil:
 		return ioError("cannot list --out folder", dir, err)
-	}
-	if abs, err := filepath.Abs(dir); err == nil && filepath.Base(abs) == "secrets" {
-		return nil
 	}
 	var foreign []string
 	for _, e := range entries {

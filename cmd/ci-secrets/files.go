@@ -1,8 +1,11 @@
 package main
 
 import (
+	"errors"
 	"io/fs"
 	"os"
+
+	"github.com/airbytehq/ci-secrets/writer"
 )
 
 // openPrivate opens a file the user named for output that holds secret
@@ -39,4 +42,26 @@ func openPrivate(flag, path string, truncate bool) (*os.File, error) {
 		}
 	}
 	return f, nil
+}
+
+// checkFolderFlag refuses a folder flag (--root, --out) that names something
+// other than a folder, and with mustExist one that does not exist: a mistake
+// in the command line, said once before anything is read, not a failure per
+// secret or a silent "nothing to do". want says what to pass instead.
+func checkFolderFlag(flag, dir, want string, mustExist bool) error {
+	if dir == "" {
+		return nil
+	}
+	fi, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist) && !mustExist:
+		return nil
+	case errors.Is(err, fs.ErrNotExist):
+		return usageErrorf("%s %s does not exist: pass %s", flag, dir, want)
+	case err != nil:
+		return usageErrorf("%s %s cannot be used: %w; pass %s", flag, dir, err, want)
+	case !fi.IsDir():
+		return usageErrorf("%s %s is %s, not a folder: pass %s", flag, dir, writer.DescribeMode(fi.Mode()), want)
+	}
+	return nil
 }

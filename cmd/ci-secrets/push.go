@@ -2,11 +2,8 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
 	"strings"
 
 	"github.com/rs/zerolog"
@@ -108,22 +105,11 @@ func (o *pushOptions) validate(args []string) ([]string, error) {
 	// Push reads existing folders only: a --out or --root that is missing
 	// or is not a folder would otherwise read as "nothing to push" and lose
 	// the refreshed credentials of an `if: always()` step without a word.
-	for _, fl := range []struct{ name, dir, want string }{
-		{"--root", o.root, "the monorepo root (the folder holding airbyte-integrations)"},
-		{"--out", o.out, "the connector's existing secrets folder, e.g. --out secrets from the connector's folder"},
-	} {
-		if fl.dir == "" {
-			continue
-		}
-		fi, err := os.Stat(fl.dir)
-		switch {
-		case errors.Is(err, fs.ErrNotExist):
-			return nil, usageErrorf("%s %s does not exist, so push cannot read updates from it: pass %s", fl.name, fl.dir, fl.want)
-		case err != nil:
-			return nil, usageErrorf("%s %s cannot be used: %w; pass %s", fl.name, fl.dir, err, fl.want)
-		case !fi.IsDir():
-			return nil, usageErrorf("%s %s is %s, not a folder: pass %s", fl.name, fl.dir, writer.DescribeMode(fi.Mode()), fl.want)
-		}
+	if err := checkFolderFlag("--root", o.root, "the monorepo root (the folder holding airbyte-integrations)", true); err != nil {
+		return nil, err
+	}
+	if err := checkFolderFlag("--out", o.out, "the connector's existing secrets folder, e.g. --out secrets from the connector's folder", true); err != nil {
+		return nil, err
 	}
 	var conns []string
 	seen := map[string]bool{}

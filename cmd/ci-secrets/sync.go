@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/rs/zerolog"
@@ -84,13 +83,11 @@ func (o *syncOptions) validate(args []string) ([]string, error) {
 	}
 	// A folder that does not exist yet is created; anything else in its
 	// place is a mistake in the command line, not a per-secret failure.
-	for flag, dir := range map[string]string{"--root": o.root, "--out": o.out} {
-		if dir == "" {
-			continue
-		}
-		if fi, err := os.Stat(dir); err == nil && !fi.IsDir() {
-			return nil, usageErrorf("%s %s is not a folder: pass the monorepo root (--root) or the connector's secrets folder (--out)", flag, dir)
-		}
+	if err := checkFolderFlag("--root", o.root, "the monorepo root (the folder holding airbyte-integrations)", false); err != nil {
+		return nil, err
+	}
+	if err := checkFolderFlag("--out", o.out, "the connector's secrets folder, e.g. --out secrets", false); err != nil {
+		return nil, err
 	}
 	if o.out != "" {
 		if err := writer.CheckOutFolder(o.out); err != nil {
