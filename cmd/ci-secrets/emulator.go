@@ -184,7 +184,7 @@ func (o *emulatorOptions) run(ctx context.Context, s *streams, command []string)
 	// not after it has succeeded.
 	var dump *os.File
 	if o.dump != "" {
-		if dump, err = openPrivate("--dump", o.dump, true); err != nil {
+		if dump, err = openPrivate("--dump", o.dump, false); err != nil {
 			return err
 		}
 		defer dump.Close()
@@ -264,6 +264,9 @@ func (o *emulatorOptions) quota() (*emulator.Quota, error) {
 }
 
 func writeDump(srv *emulator.Server, f *os.File) error {
+	if err := f.Truncate(0); err != nil {
+		return fmt.Errorf("write --dump %s: %w", f.Name(), err)
+	}
 	if err := srv.Dump(f); err != nil {
 		return fmt.Errorf("write --dump %s: %w", f.Name(), err)
 	}

@@ -13,11 +13,14 @@ import (
 // restricted to 0600, never written through a symlink to a regular file (a
 // planted link could send the values somewhere readable). Pipes and devices
 // (/dev/stderr, a FIFO a runner reads) are taken as they are.
-func openPrivate(flag, path string, truncate bool) (*os.File, error) {
+//
+// With appendOnly writes go to the end; otherwise the file is opened as it
+// is and the caller truncates it when it writes, so opening early (to find
+// an unwritable path before the work) never empties a file the work may
+// still need, such as a seed that is also the dump.
+func openPrivate(flag, path string, appendOnly bool) (*os.File, error) {
 	mode := os.O_WRONLY | os.O_CREATE
-	if truncate {
-		mode |= os.O_TRUNC
-	} else {
+	if appendOnly {
 		mode |= os.O_APPEND
 	}
 	if li, err := os.Lstat(path); err == nil && li.Mode()&fs.ModeSymlink != 0 {

@@ -182,7 +182,7 @@ func maskWriter(s *streams, path string) (io.Writer, func(), error) {
 	if path == "" {
 		return s.stdout, func() {}, nil
 	}
-	f, err := openPrivate("--mask-file", path, false)
+	f, err := openPrivate("--mask-file", path, true)
 	if err != nil {
 		return nil, nil, err
 	}
