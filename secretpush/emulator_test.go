@@ -213,12 +213,7 @@ func TestEmulatorTransientWriteFaults(t *testing.T) {
 		{Method: "AddSecretVersion", Rate: 0.3, Code: codes.Unavailable},
 		{Method: "DisableSecretVersion", Rate: 0.3, Code: codes.Unavailable},
 	}})
-	root := t.TempDir()
-	update(t, root, "source-foo", "config|1.json", `{"token": "token-v3"}`)
-	res, err := secretpush.Run(ctxFor(t), c, writer.Layout{Root: root}, secretpush.Options{Connectors: []string{"source-foo"}})
-	if err != nil || !res.OK() || len(res.Pushed) != 1 {
-		t.Fatalf("%v %+v", err, res)
-	}
+	pushUpdateV3(t, c)
 	got := versions(t, srv, "SECRET_SOURCE-FOO_CREDS")
 	if len(got) != 3 || got[1] != `DISABLED:{"token": "token-v2"}` || got[2] != `ENABLED:{"token": "token-v3"}` {
 		t.Errorf("versions = %q", got)
@@ -321,6 +316,29 @@ func startLossy(t *testing.T, l *lossy) *gsm.Client {
 	return dial(t, lis.Addr().String())
 }
 
+// pushUpdateV3 pushes {"token": "token-v3"} as the update of source-foo and
+// requires the run to succeed with one push.
+func pushUpdateV3(t *testing.T, c *gsm.Client) *secretpush.Result {
+	t.Helper()
+	root := t.TempDir()
+	update(t, root, "source-foo", "config|1.json", `{"token": "token-v3"}`)
+	res, err := secretpush.Run(ctxFor(t), c, writer.Layout{Root: root}, secretpush.Options{Connectors: []string{"source-foo"}})
+	if err != nil || !res.OK() || len(res.Pushed) != 1 {
+		t.Fatalf("%v %+v", err, res)
+	}
+	return res
+}
+
+// wantOneNewVersion requires the secret to end with the update as its only
+// enabled version, added exactly once.
+func wantOneNewVersion(t *testing.T, l *lossy) {
+	t.Helper()
+	want := []string{`DISABLED:{"token": "token-v1"}`, `DISABLED:{"token": "token-v2"}`, `ENABLED:{"token": "token-v3"}`}
+	if got := versions(t, l.Server, "SECRET_SOURCE-FOO_CREDS"); strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("versions = %q, want %q", got, want)
+	}
+}
+
 // An add whose answer is lost after it went through is not repeated: the
 // client checks the latest version first, finds the update there, and the
 // push goes on to disable the version it replaced. Exactly one new version.
@@ -329,22 +347,14 @@ func TestEmulatorAmbiguousAddNotRepeated(t *testing.T) {
 		t.Run(code.String(), func(t *testing.T) {
 			l := &lossy{lose: 1, lossCode: code}
 			c := startLossy(t, l)
-			root := t.TempDir()
-			update(t, root, "source-foo", "config|1.json", `{"token": "token-v3"}`)
-			res, err := secretpush.Run(ctxFor(t), c, writer.Layout{Root: root}, secretpush.Options{Connectors: []string{"source-foo"}})
-			if err != nil || !res.OK() || len(res.Pushed) != 1 {
-				t.Fatalf("%v %+v", err, res)
-			}
+			res := pushUpdateV3(t, c)
 			if p := res.Pushed[0]; p.AddedVersion != "3" || p.DisabledVersion != "2" {
 				t.Errorf("pushed %+v", p)
 			}
 			if l.adds != 1 || l.disables != 1 {
 				t.Errorf("AddSecretVersion received %d times, DisableSecretVersion %d; want 1 and 1", l.adds, l.disables)
 			}
-			want := []string{`DISABLED:{"token": "token-v1"}`, `DISABLED:{"token": "token-v2"}`, `ENABLED:{"token": "token-v3"}`}
-			if got := versions(t, l.Server, "SECRET_SOURCE-FOO_CREDS"); strings.Join(got, "|") != strings.Join(want, "|") {
-				t.Errorf("versions = %q, want %q", got, want)
-			}
+			wantOneNewVersion(t, l)
 		})
 	}
 }
@@ -354,19 +364,11 @@ func TestEmulatorAmbiguousAddNotRepeated(t *testing.T) {
 func TestEmulatorRefusedAddRetried(t *testing.T) {
 	l := &lossy{refuse: 2}
 	c := startLossy(t, l)
-	root := t.TempDir()
-	update(t, root, "source-foo", "config|1.json", `{"token": "token-v3"}`)
-	res, err := secretpush.Run(ctxFor(t), c, writer.Layout{Root: root}, secretpush.Options{Connectors: []string{"source-foo"}})
-	if err != nil || !res.OK() || len(res.Pushed) != 1 {
-		t.Fatalf("%v %+v", err, res)
-	}
+	pushUpdateV3(t, c)
 	if l.adds != 3 {
 		t.Errorf("AddSecretVersion received %d times, want 3 (two refused, one served)", l.adds)
 	}
-	want := []string{`DISABLED:{"token": "token-v1"}`, `DISABLED:{"token": "token-v2"}`, `ENABLED:{"token": "token-v3"}`}
-	if got := versions(t, l.Server, "SECRET_SOURCE-FOO_CREDS"); strings.Join(got, "|") != strings.Join(want, "|") {
-		t.Errorf("versions = %q, want %q", got, want)
-	}
+	wantOneNewVersion(t, l)
 }
 
 // The client gives up on an add whose last attempt lost its answer: push
@@ -376,22 +378,14 @@ func TestEmulatorRefusedAddRetried(t *testing.T) {
 func TestEmulatorLastAddAnswerLost(t *testing.T) {
 	l := &lossy{refuse: 4, lose: 1, lossCode: codes.Unavailable}
 	c := startLossy(t, l)
-	root := t.TempDir()
-	update(t, root, "source-foo", "config|1.json", `{"token": "token-v3"}`)
-	res, err := secretpush.Run(ctxFor(t), c, writer.Layout{Root: root}, secretpush.Options{Connectors: []string{"source-foo"}})
-	if err != nil || !res.OK() || len(res.Pushed) != 1 {
-		t.Fatalf("%v %+v", err, res)
-	}
+	res := pushUpdateV3(t, c)
 	if p := res.Pushed[0]; p.AddedVersion != "3" || p.DisabledVersion != "2" {
 		t.Errorf("pushed %+v", p)
 	}
 	if l.adds != 5 || l.disables != 1 {
 		t.Errorf("AddSecretVersion received %d times, DisableSecretVersion %d; want 5 and 1", l.adds, l.disables)
 	}
-	want := []string{`DISABLED:{"token": "token-v1"}`, `DISABLED:{"token": "token-v2"}`, `ENABLED:{"token": "token-v3"}`}
-	if got := versions(t, l.Server, "SECRET_SOURCE-FOO_CREDS"); strings.Join(got, "|") != strings.Join(want, "|") {
-		t.Errorf("versions = %q, want %q", got, want)
-	}
+	wantOneNewVersion(t, l)
 }
 
 // When even the check fails, the failure says the outcome is unknown and how
