@@ -185,6 +185,12 @@ func (c *Client) secretName(id string) string { return c.parent + "/secrets/" + 
 // in as few read requests as GSM allows (one per 25,000 secrets). Name
 // matching against the full convention is left to labels.Classify.
 func (c *Client) ListSecrets(ctx context.Context) ([]Secret, error) {
+	return c.ListSecretsFiltered(ctx, labels.ListFilter)
+}
+
+// ListSecretsFiltered is ListSecrets with another server-side filter (doctor
+// also lists labelled secrets whose names miss the convention).
+func (c *Client) ListSecretsFiltered(ctx context.Context, filter string) ([]Secret, error) {
 	var out []Secret
 	token := ""
 	for {
@@ -194,7 +200,7 @@ func (c *Client) ListSecrets(ctx context.Context) ([]Secret, error) {
 			page = page[:0]
 			it := c.sm.ListSecrets(ctx, &secretmanagerpb.ListSecretsRequest{
 				Parent:   c.parent,
-				Filter:   labels.ListFilter,
+				Filter:   filter,
 				PageSize: MaxPageSize,
 			}, noLibraryRetry)
 			var err error

@@ -116,21 +116,7 @@ func conflictsBySecret(entries []labels.Entry) map[string]string {
 
 // mentions matches a secret against wanted connectors, including secrets whose
 // connector label is invalid but names one, so their problem is shown.
-func mentions(e labels.Entry, wanted map[string]bool) bool {
-	for _, c := range e.Connectors {
-		if wanted[c] {
-			return true
-		}
-	}
-	if e.Connectors == nil {
-		for _, part := range strings.Split(e.Labels[labels.ConnectorKey], "_") {
-			if wanted[part] {
-				return true
-			}
-		}
-	}
-	return false
-}
+func mentions(e labels.Entry, wanted map[string]bool) bool { return e.Mentions(wanted) }
 
 func printList(s *streams, output string, rows []listRow) error {
 	if output == "json" {

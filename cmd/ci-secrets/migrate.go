@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"strings"
@@ -269,7 +270,7 @@ func (o *migrateOptions) run(cmd *cobra.Command, g *globalOptions, s *streams) e
 		return err
 	}
 	if path := s.getenv("GITHUB_STEP_SUMMARY"); path != "" {
-		if err := appendStepSummary(path, report); err != nil {
+		if err := appendStepSummary(path, report.WriteMarkdown); err != nil {
 			log.Warn().Str("path", path).Err(err).Msg("could not write the step summary")
 		}
 	}
@@ -296,10 +297,11 @@ func leftoverLines(r *migrate.Report) string {
 	return strings.Join(lines, ", ")
 }
 
-// appendStepSummary appends the Markdown report to $GITHUB_STEP_SUMMARY.
-func appendStepSummary(path string, r *migrate.Report) error {
+// appendStepSummary appends a Markdown report to $GITHUB_STEP_SUMMARY,
+// whole or not at all when rendering fails.
+func appendStepSummary(path string, writeMarkdown func(io.Writer) error) error {
 	var b bytes.Buffer
-	if err := r.WriteMarkdown(&b); err != nil {
+	if err := writeMarkdown(&b); err != nil {
 		return err
 	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)

@@ -157,6 +157,7 @@ a local emulator of the Secret Manager API for trying it without a GCP account.`
 		newSyncCmd(g, s),
 		newMigrateCmd(g, s),
 		newPushCmd(g, s),
+		newDoctorCmd(g, s),
 		newEmulatorCmd(s),
 	)
 	// cobra checks required flags after the persistent pre-run, so "started"
