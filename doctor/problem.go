@@ -61,6 +61,17 @@ const (
 	KindDriftUnserved Kind = "drift-no-secret"
 )
 
+// Kinds lists every kind a report can hold, for tests and documentation.
+func Kinds() []Kind {
+	return []Kind{
+		KindInvalidLabel, KindNoConnectorLabel, KindConflict, KindNameMismatch, KindNameSuggests,
+		KindNoEnabled, KindSeveralEnabled, KindDisabledLatest, KindVersionsUnread, KindOrphan,
+		KindMissingFile, KindMissingSecret, KindUnreferenced, KindBadTestConfig, KindNotIgnored,
+		KindTracked, KindFileMode, KindFolderMode, KindUnsafeEntry, KindUnpushed, KindBadUpdate,
+		KindDrift, KindDriftFormat, KindDriftNotJSON, KindDriftUnread, KindDriftUnserved,
+	}
+}
+
 // Problem is one finding with what to do about it. Every field is printable
 // text: untrusted parts were escaped when the problem was made.
 type Problem struct {

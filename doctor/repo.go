@@ -69,8 +69,8 @@ func checkNeeds(repo *Repo, plan labels.Plan, listed map[string]bool, scope Scop
 				fmt.Sprintf("%s/%s needs %s%s, but no secret provides it for %s%s", c.Dir, n.Source, secretsPrefix, n.File, c.Name, why),
 				missingFileFix(c.Name, n)))
 		}
-		if !c.HasTestConfig {
-			continue
+		if !c.HasTestConfig || len(c.ConfigErrors) > 0 {
+			continue // what the tests refer to is unknown
 		}
 		for _, w := range plan.Writes {
 			if w.Target.Connector != c.Name || needed[w.Target.File] {
