@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"os/exec"
 	"strings"
+
+	"github.com/rs/zerolog"
 )
 
 // secretsPathspec matches every file under any folder named secrets.
@@ -26,11 +28,9 @@ func AskGit(ctx context.Context, root string, probes []string) (*Git, error) {
 		return nil, ctx.Err()
 	}
 	if err != nil || strings.TrimSpace(string(out)) != "true" {
-		reason := firstLine(stderr)
-		if reason == "" {
-			reason = "not a work tree"
-		}
-		return &Git{Reason: fmt.Sprintf("%s is not inside a git work tree (git: %s)", root, reason)}, nil
+		// git's own wording varies between versions; it is kept for debugging.
+		zerolog.Ctx(ctx).Debug().Str("root", root).Str("git", firstLine(stderr)).Msg("git rev-parse --is-inside-work-tree")
+		return &Git{Reason: Printable(root) + " is not inside a git work tree"}, nil
 	}
 	g := &Git{Available: true}
 	out, stderr, err = runGit(ctx, bin, root, nil, "ls-files", "-z", "--", secretsPathspec)
