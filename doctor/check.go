@@ -1,6 +1,8 @@
 package doctor
 
 import (
+	"sort"
+
 	"github.com/airbytehq/ci-secrets/labels"
 )
 
@@ -76,6 +78,7 @@ func VersionTargets(inv Inventory, scope Scope) []string {
 	for i, e := range es {
 		out[i] = e.Secret
 	}
+	sort.Strings(out)
 	return out
 }
 

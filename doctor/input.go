@@ -128,8 +128,8 @@ type Git struct {
 func (r *Repo) Probes() []string {
 	var out []string
 	for _, c := range sortedConnectors(r) {
-		if c.Secrets == nil {
-			continue
+		if c.Secrets == nil || !c.Secrets.Mode.IsDir() {
+			continue // git refuses paths beyond a link
 		}
 		n := 0
 		for _, e := range c.Secrets.Entries {
