@@ -25,7 +25,7 @@ func gitIn(t *testing.T, dir string, args ...string) {
 	}
 }
 
-func files(t *testing.T, root string, m map[string]string) {
+func files(t testing.TB, root string, m map[string]string) {
 	t.Helper()
 	for p, data := range m {
 		full := filepath.Join(root, filepath.FromSlash(p))
