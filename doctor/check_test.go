@@ -135,6 +135,11 @@ func TestCheckEachKind(t *testing.T) {
 		{"unreferenced", func(in *Input) {
 			in.Repo.Connectors["source-a"].Needs = in.Repo.Connectors["source-a"].Needs[:1]
 		}, KindUnreferenced, Info, "SECRET_SOURCE-A_OAUTH__CREDS provides secrets/oauth.json for source-a, but neither", "delete the secret", 1},
+		{"named by metadata is referenced", func(in *Input) {
+			a := in.Repo.Connectors["source-a"]
+			a.Needs = []Need{{Secret: "SECRET_SOURCE-A_OAUTH__CREDS", Source: MetadataFile}, {File: "config.json", Source: AcceptanceConfig},
+				{File: "extra.json", Source: AcceptanceConfig}}
+		}, KindMissingFile, Error, "needs secrets/extra.json", "filename=extra", 1},
 		{"bad test config", func(in *Input) {
 			c := in.Repo.Connectors["source-a"]
 			c.ConfigErrors = []ConfigError{{File: c.Dir + "/metadata.yaml", Err: "not valid YAML"}}

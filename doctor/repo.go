@@ -48,7 +48,11 @@ func checkNeeds(repo *Repo, plan labels.Plan, listed map[string]bool, scope Scop
 				"fix the file so it parses as YAML"))
 		}
 		needed := map[string]bool{}
+		named := map[string]bool{} // secrets metadata.yaml names: every file they provide is referenced
 		for _, n := range c.Needs {
+			if n.Secret != "" {
+				named[n.Secret] = true
+			}
 			if n.Secret != "" && !listed[n.Secret] {
 				ps = append(ps, problem(Error, KindMissingSecret, n.Secret, c.Name, c.Dir+"/"+n.Source,
 					fmt.Sprintf("%s/%s names the test secret %s, which the project does not have (or which has neither a SECRET_ name nor a connector label)", c.Dir, n.Source, n.Secret),
@@ -73,7 +77,7 @@ func checkNeeds(repo *Repo, plan labels.Plan, listed map[string]bool, scope Scop
 			continue // what the tests refer to is unknown
 		}
 		for _, w := range plan.Writes {
-			if w.Target.Connector != c.Name || needed[w.Target.File] {
+			if w.Target.Connector != c.Name || needed[w.Target.File] || named[w.Secret] {
 				continue
 			}
 			ps = append(ps, problem(Info, KindUnreferenced, w.Secret, c.Name, c.Dir+"/"+secretsPrefix+w.Target.File,
