@@ -53,7 +53,7 @@ func Check(in Input) Report {
 		for _, s := range in.Inventory.Secrets {
 			listed[s.ID] = true
 		}
-		ps = append(ps, checkNeeds(in.Repo, plan, listed, in.Scope)...)
+		ps = append(ps, checkNeeds(in.Repo, plan, listed, in.Scope, cmd)...)
 		ps = append(ps, checkFolders(in.Repo, in.Scope)...)
 	}
 	switch {

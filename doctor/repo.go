@@ -29,7 +29,7 @@ func sortedConnectors(r *Repo) []*Connector {
 
 // checkNeeds compares what the test configurations ask for with what the
 // store provides.
-func checkNeeds(repo *Repo, plan labels.Plan, listed map[string]bool, scope Scope) []Problem {
+func checkNeeds(repo *Repo, plan labels.Plan, listed map[string]bool, scope Scope, cmd commands) []Problem {
 	provided := map[labels.Target]string{}
 	for _, w := range plan.Writes {
 		provided[w.Target] = w.Secret
@@ -71,7 +71,7 @@ func checkNeeds(repo *Repo, plan labels.Plan, listed map[string]bool, scope Scop
 			}
 			ps = append(ps, problem(Error, KindMissingFile, n.Secret, c.Name, c.Dir+"/"+secretsPrefix+n.File,
 				fmt.Sprintf("%s/%s needs %s%s, but no secret provides it for %s%s", c.Dir, n.Source, secretsPrefix, n.File, c.Name, why),
-				missingFileFix(c.Name, n)))
+				missingFileFix(c.Name, n, cmd)))
 		}
 		if !c.HasTestConfig || len(c.ConfigErrors) > 0 {
 			continue // what the tests refer to is unknown
@@ -99,7 +99,7 @@ func conventionalName(connector, stem string) string {
 	return name + "_CREDS"
 }
 
-func missingFileFix(connector string, n Need) string {
+func missingFileFix(connector string, n Need, cmd commands) string {
 	stem, err := labels.StemOf(n.File)
 	if err != nil {
 		return "no secret can provide " + n.File + " (" + err.Error() + "): point the test at a secrets/<name>.json file"
@@ -112,7 +112,7 @@ func missingFileFix(connector string, n Need) string {
 	if name == "" {
 		name = conventionalName(connector, stem)
 	}
-	return "create a secret for it (gcloud secrets create " + shellQuote(name) + " --data-file=FILE " + label +
+	return "create a secret for it (" + cmd.gcloud("create", name, "--data-file=FILE", label) +
 		"), or add " + connector + " to the connector label of the secret that holds it"
 }
 
