@@ -2,6 +2,7 @@ package doctor
 
 import (
 	"sort"
+	"strings"
 
 	"github.com/airbytehq/ci-secrets/labels"
 )
@@ -65,9 +66,37 @@ func Check(in Input) Report {
 		ps = append(ps, checkGit(*in.Git, in.Scope)...)
 	}
 	ps = append(ps, checkDrift(in.Drift, cmd)...)
+	rep.Skipped = append(rep.Skipped, unknownConnectors(es, in)...)
 	Sort(ps)
 	rep.Problems = ps
 	return rep
+}
+
+// unknownConnectors names the connectors asked for that nothing knows: no
+// folder under the root and no secret naming them, most likely a typo.
+func unknownConnectors(es []labels.Entry, in Input) []Skipped {
+	named := map[string]bool{}
+	for _, e := range es {
+		for _, c := range e.Connectors {
+			named[c] = true
+		}
+		for _, part := range strings.Split(e.Labels[labels.ConnectorKey], "_") {
+			named[part] = true
+		}
+	}
+	var out []Skipped
+	for _, c := range in.Scope.Connectors {
+		if in.Scope.All || named[c] {
+			continue
+		}
+		if in.Repo != nil {
+			if _, ok := in.Repo.Connectors[c]; ok {
+				continue
+			}
+		}
+		out = append(out, Skipped{"connector " + c, "no folder under the root and no secret names it, so there was nothing to check: is the name right?"})
+	}
+	return out
 }
 
 // VersionTargets are the secrets whose version metadata the checks need:

@@ -253,6 +253,15 @@ func TestCheckScope(t *testing.T) {
 	}
 }
 
+func TestCheckUnknownConnector(t *testing.T) {
+	in := healthy()
+	in.Scope = Scope{Connectors: []string{"source-a", "sorce-b"}}
+	rep := Check(in)
+	if len(rep.Problems) != 0 || len(rep.Skipped) != 1 || rep.Skipped[0].Check != "connector sorce-b" {
+		t.Fatalf("problems %+v, skipped %+v; want sorce-b named as unknown", rep.Problems, rep.Skipped)
+	}
+}
+
 func TestCheckSkips(t *testing.T) {
 	in := healthy()
 	in.Repo = &Repo{}
