@@ -49,16 +49,14 @@ func (d Document) WriteJSON(w io.Writer) error {
 	return enc.Encode(d)
 }
 
-var groups = []struct {
-	sev   Severity
-	title string
-}{{Error, "ERRORS"}, {Warning, "WARNINGS"}, {Info, "INFO"}}
-
 // WriteTable writes the report for a terminal or a CI log, grouped by
 // severity, each problem with its fix.
 func (d Document) WriteTable(w io.Writer) error {
 	var b strings.Builder
-	for _, g := range groups {
+	for _, g := range []struct {
+		sev   Severity
+		title string
+	}{{Error, "ERRORS"}, {Warning, "WARNINGS"}, {Info, "INFO"}} {
 		var ps []Problem
 		for _, p := range d.Problems {
 			if p.Severity == g.sev {

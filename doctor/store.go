@@ -105,9 +105,6 @@ func conflictFix(c labels.Conflict, cmd commands) string {
 		"), or delete those no longer used"
 }
 
-// connectorPrefixes are the kinds of connector a secret's name can suggest.
-var connectorPrefixes = []string{"source-", "destination-", "base-"}
-
 // checkNames reports valid secrets whose <NAME> reads as another connector
 // than their label: a copy-paste mistake, or a label that lost a connector.
 func checkNames(es []labels.Entry) []Problem {
@@ -138,8 +135,10 @@ func checkNames(es []labels.Entry) []Problem {
 	return ps
 }
 
+// hasConnectorPrefix reports whether a name part reads as a connector: the
+// kinds of connector a secret's name can suggest.
 func hasConnectorPrefix(s string) bool {
-	for _, p := range connectorPrefixes {
+	for _, p := range []string{"source-", "destination-", "base-"} {
 		if strings.HasPrefix(s, p) && len(s) > len(p) {
 			return true
 		}
