@@ -125,6 +125,10 @@ func TestCheckEachKind(t *testing.T) {
 			in.Inventory.Versions["SECRET_SOURCE-GONE_CREDS"] = enabled("1")
 			in.Repo.Connectors["source-a"].Needs = append(in.Repo.Connectors["source-a"].Needs, Need{File: "gone.json"})
 		}, KindOrphan, Warning, "serves source-gone, which has no folder", "--update-labels=connector=source-a", 1},
+		{"orphan by a typo", func(in *Input) {
+			in.Inventory.Secrets = append(in.Inventory.Secrets, sec("SECRET_SOURCE-AA_CREDS", "connector", "source-aa", "filename", "typo"))
+			in.Inventory.Versions["SECRET_SOURCE-AA_CREDS"] = enabled("1")
+		}, KindOrphan, Warning, "serves source-aa, which has no folder", "if the label has a typo for source-a, correct it (gcloud secrets update SECRET_SOURCE-AA_CREDS --update-labels=connector=source-a --project=p)", 1},
 		{"missing file", func(in *Input) {
 			in.Repo.Connectors["source-a"].Needs = append(in.Repo.Connectors["source-a"].Needs, Need{File: "config_oauth.json", Source: AcceptanceConfig})
 		}, KindMissingFile, Error, "needs secrets/config_oauth.json, but no secret provides it for source-a",
@@ -290,6 +294,18 @@ func TestCheckHostileText(t *testing.T) {
 			if strings.ContainsAny(f, "\n\r\x1b\u202e") || strings.HasPrefix(f, "::") {
 				t.Errorf("unescaped field %q", f)
 			}
+		}
+	}
+}
+
+func TestEditDistance(t *testing.T) {
+	for _, tt := range []struct {
+		a, b string
+		want int
+	}{{"source-s3", "source-s3", 0}, {"source-s33", "source-s3", 1}, {"sorce-s3", "source-s3", 1}, {"source-3s", "source-s3", 2},
+		{"destination-s3", "source-s3", 3}, {"", "abc", 3}, {"abc", "", 3}} {
+		if got := editDistance(tt.a, tt.b, 3); got != tt.want {
+			t.Errorf("editDistance(%q, %q) = %d, want %d", tt.a, tt.b, got, tt.want)
 		}
 	}
 }

@@ -254,6 +254,10 @@ func checkOrphans(es []labels.Entry, repo *Repo, cmd commands) []Problem {
 				fix = "if " + c + " was removed, drop it from the connector label (" +
 					cmd.gcloud("update", e.Secret, "--update-labels=connector="+strings.Join(without(e.Connectors, c), "_")) + ")"
 			}
+			if near := nearest(c, repo); near != "" {
+				fix = "if the label has a typo for " + near + ", correct it (" +
+					cmd.gcloud("update", e.Secret, "--update-labels=connector="+strings.Join(replaced(e.Connectors, c, near), "_")) + "); " + fix
+			}
 			ps = append(ps, problem(Warning, KindOrphan, e.Secret, c, e.File,
 				fmt.Sprintf("%s serves %s, which has no folder under airbyte-integrations/connectors or bases", e.Secret, c),
 				fix+"; if the connector lives elsewhere, pass the monorepo root as --root"))
@@ -270,4 +274,57 @@ func without(xs []string, x string) []string {
 		}
 	}
 	return out
+}
+
+func replaced(xs []string, old, repl string) []string {
+	out := make([]string, len(xs))
+	for i, s := range xs {
+		out[i] = s
+		if s == old {
+			out[i] = repl
+		}
+	}
+	return out
+}
+
+// nearest is the connector folder whose name is closest to a missing
+// connector, within two edits: most likely what a mistyped label meant.
+func nearest(name string, repo *Repo) string {
+	best, bestD := "", 3
+	for _, c := range sortedConnectors(repo) {
+		if d := editDistance(name, c.Name, bestD); d < bestD {
+			best, bestD = c.Name, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance of a and b, or limit when it is
+// at least limit (connector names are short; the limit keeps 500 folders cheap).
+func editDistance(a, b string, limit int) int {
+	if d := len(a) - len(b); d >= limit || -d >= limit {
+		return limit
+	}
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		rowMin := cur[0]
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			rowMin = min(rowMin, cur[j])
+		}
+		if rowMin >= limit {
+			return limit
+		}
+		prev, cur = cur, prev
+	}
+	return min(prev[len(b)], limit)
 }
