@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/airbytehq/ci-secrets/labels"
 )
@@ -40,7 +39,6 @@ func FuzzReadScript(f *testing.F) {
 		if len(data) > 64<<10 {
 			return
 		}
-		start := time.Now()
 		s, err := ReadScript("fuzz.sh", data)
 		if err != nil {
 			if _, ok := err.(*InputError); !ok {
@@ -79,9 +77,6 @@ func FuzzReadScript(f *testing.F) {
 		}
 		if _, err := Rewrite(rep, true); err != nil {
 			t.Fatalf("rewrite: %v", err)
-		}
-		if d := time.Since(start); d > 2*time.Second {
-			t.Fatalf("took %v for %d bytes", d, len(data))
 		}
 	})
 }

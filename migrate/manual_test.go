@@ -33,7 +33,7 @@ read_secrets source-left "$LEFT_CREDS"
 // source-left served.
 func manualReport(t *testing.T, path string) *Report {
 	t.Helper()
-	s, err := ReadScriptFile(path)
+	s, err := ReadScriptFile(context.Background(), path)
 	if err != nil {
 		t.Fatal(err)
 	}

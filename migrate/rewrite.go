@@ -101,7 +101,7 @@ func Rewrite(r *Report, dryRun bool) (*RewriteResult, error) {
 			continue
 		}
 		cut = append(cut, [2]int{reg.span.start, reg.span.end})
-		first, last := lineAt(s.src, reg.span.start), lineAt(s.src, max(reg.span.start, reg.span.end-1))
+		first, last := s.lineOf(reg.span.start), s.lineOf(max(reg.span.start, reg.span.end-1))
 		for l := first; l <= last; l++ {
 			removedLines[l] = true
 		}

@@ -1,6 +1,7 @@
 package migrate
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -61,7 +62,7 @@ func TestRewrite(t *testing.T) {
 		t.Fatal(err)
 	}
 	report := func() *Report {
-		s, err := ReadScriptFile(path)
+		s, err := ReadScriptFile(context.Background(), path)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -184,7 +185,7 @@ func TestRewriteRefusals(t *testing.T) {
 	path := filepath.Join(dir, "s.sh")
 	src := "read_secrets source-a \"$A_CREDS\"\nread_secrets source-b \"$B_CREDS\"\n"
 	writeFile(t, path, src)
-	s, err := ReadScriptFile(path)
+	s, err := ReadScriptFile(context.Background(), path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package migrate
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"path"
@@ -127,6 +128,8 @@ type Script struct {
 	Bases []string
 
 	src        []byte
+	file       *syntax.File // as parsed, comments kept
+	lines      []int        // byte offset where each line starts
 	blockSizes map[int]int
 	assigned   map[string]int // script variable -> line of its last top-level assignment
 }
@@ -165,16 +168,60 @@ const (
 // The error is an *InputError (errors.Is(err, ErrBadInput)) for empty,
 // binary or oversized input and for a parse error, with line and column.
 func ReadScript(name string, src []byte) (*Script, error) {
+	return ReadScriptContext(context.Background(), name, src)
+}
+
+// ReadScriptContext is ReadScript that stops, returning ctx's error, soon
+// after ctx is cancelled: a hostile script (thousands of nested
+// statements) must not keep an interrupted run alive.
+func ReadScriptContext(ctx context.Context, name string, src []byte) (*Script, error) {
 	if err := checkText(name, src); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	f, err := syntax.NewParser(syntax.KeepComments(true), syntax.Variant(syntax.LangBash)).Parse(bytes.NewReader(src), name)
 	if err != nil {
 		return nil, parseError(name, err)
 	}
-	a := newAnalyzer(name, src, f)
+	a := newAnalyzer(ctx, name, src, f)
 	a.run(f)
+	if a.err != nil {
+		return nil, a.err
+	}
 	return a.s, nil
+}
+
+// checkEvery is how many nodes or statements pass between two looks at
+// the context: cheap enough to vanish in the profile, often enough that a
+// cancelled run stops in well under a second.
+const checkEvery = 1024
+
+// alive counts one unit of work and reports whether the analysis should go
+// on: false once the context is cancelled (a.err then holds its error).
+func (a *analyzer) alive() bool {
+	if a.err != nil {
+		return false
+	}
+	a.ticks++
+	if a.ticks%checkEvery == 0 {
+		if err := a.ctx.Err(); err != nil {
+			a.err = err
+			return false
+		}
+	}
+	return true
+}
+
+// walk is syntax.Walk that gives up once the analysis is cancelled.
+func (a *analyzer) walk(n syntax.Node, f func(syntax.Node) bool) {
+	syntax.Walk(n, func(n syntax.Node) bool {
+		if !a.alive() {
+			return false
+		}
+		return f(n)
+	})
 }
 
 func parseError(name string, err error) error {
@@ -201,6 +248,9 @@ type varInfo struct {
 }
 
 type analyzer struct {
+	ctx      context.Context
+	err      error // the context's error once cancelled
+	ticks    int
 	s        *Script
 	src      []byte
 	vars     map[string]*varInfo
@@ -217,10 +267,11 @@ type analyzer struct {
 	quiet bool
 }
 
-func newAnalyzer(name string, src []byte, f *syntax.File) *analyzer {
+func newAnalyzer(ctx context.Context, name string, src []byte, f *syntax.File) *analyzer {
 	a := &analyzer{
+		ctx: ctx,
 		s: &Script{
-			Name: name, src: src,
+			Name: name, src: src, file: f, lines: lineStarts(src),
 			Registrations: []Registration{}, CommentedOut: []CommentedOut{},
 			Unrecognized: []Unrecognized{}, LiteralWrites: []LiteralWrite{},
 			blockSizes: map[int]int{}, assigned: map[string]int{},
@@ -261,6 +312,9 @@ func (a *analyzer) block(list []*syntax.Stmt, depth int) {
 // members of a statement list (the sides of && and ||), which the rewrite
 // never removes.
 func (a *analyzer) stmt(st *syntax.Stmt, block, depth int, member bool) {
+	if !a.alive() {
+		return
+	}
 	a.flushComments(int(st.Pos().Offset()))
 	if depth > maxDepth {
 		a.touch(st, st, "nested too deeply to analyse")
@@ -594,7 +648,7 @@ func (a *analyzer) assign(st *syntax.Stmt, as *syntax.Assign, exported bool) {
 	case as.Array != nil || as.Index != nil:
 		// Arrays are not followed: remember only what they derive from.
 		var srcs, via []string
-		syntax.Walk(as, func(n syntax.Node) bool {
+		a.walk(as, func(n syntax.Node) bool {
 			if pe, ok := n.(*syntax.ParamExp); ok && pe.Param != nil && pe.Param.Value != name {
 				srcs, via = a.sourcesOf(pe.Param.Value, srcs, via)
 			}
@@ -656,10 +710,10 @@ func (a *analyzer) unreadAssigns() {
 func (a *analyzer) spanOf(st *syntax.Stmt, block int, member bool) span {
 	start, end := int(st.Pos().Offset()), int(st.End().Offset())
 	sp := span{block: block}
-	ls := bytes.LastIndexByte(a.src[:start], '\n') + 1
+	ls, _ := a.s.lineBounds(start)
 	le := len(a.src)
-	if i := bytes.IndexByte(a.src[end:], '\n'); i >= 0 {
-		le = end + i + 1
+	if _, e := a.s.lineBounds(end); e < len(a.src) {
+		le = e + 1
 	}
 	sp.start, sp.end = ls, le
 	switch {
@@ -743,14 +797,50 @@ func (a *analyzer) text(n syntax.Node) string {
 	if off > len(a.src) {
 		return ""
 	}
-	ls := bytes.LastIndexByte(a.src[:off], '\n') + 1
-	le := bytes.IndexByte(a.src[off:], '\n')
-	if le < 0 {
-		le = len(a.src)
+	var ls, le int
+	if a.quiet {
+		// A commented-out line: a.src is that comment's short text.
+		ls, le = 0, len(a.src)
+		if i := bytes.IndexByte(a.src, '\n'); i >= 0 {
+			le = i
+		}
 	} else {
-		le += off
+		ls, le = a.s.lineBounds(off)
 	}
+	// A hostile line can be megabytes long and hold thousands of
+	// statements: copy no more of it than the report shows.
+	if off-ls > maxText {
+		ls = off
+	}
+	le = min(le, max(off, ls)+4*maxText)
 	return truncate(strings.TrimSpace(string(a.src[ls:le])))
+}
+
+// lineStarts lists the offset at which each line of src starts.
+func lineStarts(src []byte) []int {
+	out := []int{0}
+	for i, c := range src {
+		if c == '\n' {
+			out = append(out, i+1)
+		}
+	}
+	return out
+}
+
+// lineBounds is the line holding offset off: its first byte and the offset
+// of its '\n' (or the end of the source).
+func (s *Script) lineBounds(off int) (start, end int) {
+	i := sort.Search(len(s.lines), func(i int) bool { return s.lines[i] > off }) - 1
+	start, end = s.lines[i], len(s.src)
+	if i+1 < len(s.lines) {
+		end = s.lines[i+1] - 1
+	}
+	return start, end
+}
+
+// lineOf is the 1-based line of offset off.
+func (s *Script) lineOf(off int) int {
+	return sort.Search(len(s.lines), func(i int) bool { return s.lines[i] > off })
 }
 
 func (a *analyzer) wordText(w *syntax.Word) string {

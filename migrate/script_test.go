@@ -1,6 +1,7 @@
 package migrate
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -32,7 +33,7 @@ func regsOf(s *Script) []reg {
 // TestLegacyExample is the made-up example of docs/legacy-script.md with the
 // registrations the document expects.
 func TestLegacyExample(t *testing.T) {
-	s, err := ReadScriptFile("testdata/legacy-example.sh")
+	s, err := ReadScriptFile(context.Background(), "testdata/legacy-example.sh")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -456,7 +457,7 @@ func TestBadInput(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := ReadScriptFile(tt.path)
+			_, err := ReadScriptFile(context.Background(), tt.path)
 			if err == nil {
 				t.Fatal("no error")
 			}

@@ -278,7 +278,7 @@ jobs:
           B_CREDS: ${{ secrets.B_CREDS }}
 `})
 	inv := entries(t, map[string]map[string]string{"SECRET_SOURCE-A_CREDS": {"connector": "source-a"}})
-	s, err := ReadScriptFile(path)
+	s, err := ReadScriptFile(context.Background(), path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -292,7 +292,7 @@ jobs:
 	if data, _ := os.ReadFile(path); string(data) != "read_secrets source-b \"$B_CREDS\"\n" {
 		t.Fatalf("rewritten script %q", data)
 	}
-	s, err = ReadScriptFile(path)
+	s, err = ReadScriptFile(context.Background(), path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -162,8 +162,11 @@ func (o *migrateOptions) run(cmd *cobra.Command, g *globalOptions, s *streams) e
 		return usageErrorf("--github-repo needs a token in GITHUB_TOKEN (or GH_TOKEN) that may list the repository's Actions secrets")
 	}
 
-	script, err := migrate.ReadScriptFile(o.script)
+	script, err := migrate.ReadScriptFile(ctx, o.script)
 	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
 		return badInput(err)
 	}
 	var wf *migrate.Workflows
