@@ -66,11 +66,12 @@ func fakeGitHub(t *testing.T, repoSecrets, orgSecrets []string, orgStatus int, c
 func TestCheckGitHub(t *testing.T) {
 	dir := t.TempDir()
 	writeFile(t, dir+"/ci.yml", `
-env:
-  A_CREDS: ${{ secrets.A_CREDS }}
 jobs:
   j:
     steps:
+      - run: ./test.sh
+        env:
+          A_CREDS: ${{ secrets.A_CREDS }}
       - run: echo ${{ secrets.USED_ELSEWHERE }}
 `)
 	wf, err := ReadWorkflows(dir)

@@ -314,7 +314,7 @@ func TestGitHubNotJSON(t *testing.T) {
 // edit, the secret is still read, so the other is not deletable either.
 func TestManualEditHoldsSharedSecret(t *testing.T) {
 	dir := t.TempDir()
-	writeFile(t, dir+"/ci.yml", "jobs:\n  j:\n    steps:\n      - run: ./ci.sh\n        env:\n          A_CREDS: ${{ secrets.SHARED_CREDS }}\n          B_CREDS: ${{ secrets.SHARED_CREDS }}\n")
+	writeFile(t, dir+"/ci.yml", "jobs:\n  j:\n    steps:\n      - run: ./test.sh\n        env:\n          A_CREDS: ${{ secrets.SHARED_CREDS }}\n          B_CREDS: ${{ secrets.SHARED_CREDS }}\n")
 	wf, err := ReadWorkflows(dir)
 	if err != nil {
 		t.Fatal(err)

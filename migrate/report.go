@@ -168,6 +168,10 @@ func BuildReport(s *Script, inventory []labels.Entry, opts Options) *Report {
 		r.Warnings = append(r.Warnings, wf.Warnings...)
 	}
 	idx := newIndex(inventory)
+	steps := wf.findScriptSteps(s.Name)
+	if wf != nil && !steps.found() && (len(wf.EnvMappings) > 0 || len(wf.References) > 0) {
+		r.Warnings = append(r.Warnings, noScriptStepWarning(steps.base))
+	}
 
 	copy(r.Registrations, s.Registrations)
 	for i := range r.Registrations {
@@ -185,7 +189,7 @@ func BuildReport(s *Script, inventory []labels.Entry, opts Options) *Report {
 	first := map[labels.Target]int{}
 	for i := range r.Registrations {
 		reg := &r.Registrations[i]
-		reg.GitHubSecret = githubSecrets(wf, reg.Variable)[0]
+		reg.GitHubSecret = githubSecrets(wf, steps, reg.Variable)[0]
 		r.Summary.Registrations++
 		if reg.Status == StatusServed {
 			r.Summary.Served++
@@ -201,7 +205,7 @@ func BuildReport(s *Script, inventory []labels.Entry, opts Options) *Report {
 		}
 	}
 
-	r.Variables = buildVariables(s, r.Registrations, wf)
+	r.Variables = buildVariables(s, r.Registrations, wf, steps)
 	toDelete := map[string][]string{}
 	for _, v := range r.Variables {
 		switch v.Status {
@@ -248,23 +252,24 @@ func (v Variable) secrets() []string {
 	return []string{v.GitHubSecret}
 }
 
-// githubSecrets is never empty: the mapped secrets, or the name itself.
-func githubSecrets(wf *Workflows, env string) []string {
-	if s := wf.SecretsFor(env); len(s) > 0 {
+// githubSecrets is never empty: the secrets the workflows pass to the
+// script's step as env, or the name itself.
+func githubSecrets(wf *Workflows, steps *scriptSteps, env string) []string {
+	if s := wf.passedToScript(steps, env); len(s) > 0 {
 		return s
 	}
 	return []string{env}
 }
 
-func buildVariables(s *Script, regs []Registration, wf *Workflows) []Variable {
+func buildVariables(s *Script, regs []Registration, wf *Workflows, steps *scriptSteps) []Variable {
 	byName := map[string]*Variable{}
 	var names []string
 	for _, reg := range regs {
 		for _, src := range reg.Sources {
 			v := byName[src]
 			if v == nil {
-				secs := githubSecrets(wf, src)
-				v = &Variable{Name: src, GitHubSecret: secs[0], Mapped: len(wf.SecretsFor(src)) > 0, Lines: []int{}, OtherReferences: []Reference{}, ManualEdits: []ManualEdit{}}
+				secs := githubSecrets(wf, steps, src)
+				v = &Variable{Name: src, GitHubSecret: secs[0], Mapped: len(wf.passedToScript(steps, src)) > 0, Lines: []int{}, OtherReferences: []Reference{}, ManualEdits: []ManualEdit{}}
 				if len(secs) > 1 {
 					v.GitHubSecrets = secs
 				}
@@ -301,21 +306,16 @@ func buildVariables(s *Script, regs []Registration, wf *Workflows) []Variable {
 			varsOfSecret[sec] = append(varsOfSecret[sec], name)
 		}
 	}
-	refsOf := map[string][]Reference{}
-	if wf != nil {
-		for _, ref := range wf.References {
-			refsOf[ref.Secret] = append(refsOf[ref.Secret], ref)
-		}
-		for _, m := range wf.EnvMappings {
-			if !scriptVars[m.Env] {
-				refsOf[m.Secret] = append(refsOf[m.Secret], Reference{File: m.File, Line: m.Line, Context: m.Context + " (an environment name the script does not read)", Secret: m.Secret})
-			}
-		}
-	}
+	refsOf := wf.readersOf(steps, scriptVars)
+	everyone := wf.allReaders(steps)
 	for _, name := range names {
 		v := byName[name]
 		for _, sec := range v.secrets() {
 			v.OtherReferences = append(v.OtherReferences, refsOf[sec]...)
+			for _, a := range everyone {
+				v.OtherReferences = append(v.OtherReferences, Reference{File: a.File, Line: a.Line, Secret: sec,
+					Context: strings.Trim(a.Context, "()") + " passes every secret at once, and what it runs may read " + sec})
+			}
 			for _, other := range varsOfSecret[sec] {
 				if o := byName[other]; other != name && o.Served < o.Registrations {
 					v.OtherReferences = append(v.OtherReferences, Reference{File: s.Name, Line: o.Lines[0], Context: "script variable " + other + " also comes from " + sec + " and is leftover", Secret: sec})

@@ -71,6 +71,8 @@ jobs:
       D_CREDS: ${{ secrets.D_CREDS }}
       OTHER_NAME: ${{ secrets.D_CREDS }}
       ALL: ${{ toJson(secrets) }}
+    steps:
+      - run: ./test.sh
 `)
 	wf, err := ReadWorkflows(dir)
 	if err != nil {
