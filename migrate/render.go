@@ -72,6 +72,24 @@ func orDash(s string) string {
 	return s
 }
 
+// where names a registration's file for people: connector/file, or the
+// path of a write outside the connector folders.
+func (reg Registration) where() string {
+	if reg.Kind == KindOutside {
+		return reg.Path
+	}
+	return reg.Connector + "/" + reg.File
+}
+
+// cells are the CONNECTOR and FILE columns: a write outside the connector
+// folders has no connector, and its file is its whole path.
+func (reg Registration) cells() (string, string) {
+	if reg.Kind == KindOutside {
+		return "-", reg.Path
+	}
+	return reg.Connector, reg.File
+}
+
 func variableCell(reg Registration) string {
 	v := strings.Join(reg.Sources, "+")
 	if len(reg.Via) > 0 {
@@ -161,13 +179,14 @@ func (r *Report) WriteTable(w io.Writer) error {
 	} else {
 		p("LINE\tCONNECTOR\tFILE\tVARIABLE\tKIND\tSTATUS\tGSM SECRET\n")
 		for _, reg := range r.Registrations {
-			p("%d\t%s\t%s\t%s\t%s\t%s\t%s\n", reg.Line, reg.Connector, reg.File, variableCell(reg), reg.Kind, reg.Status, orDash(reg.GSMSecret))
+			conn, file := reg.cells()
+			p("%d\t%s\t%s\t%s\t%s\t%s\t%s\n", reg.Line, conn, file, variableCell(reg), reg.Kind, reg.Status, orDash(reg.GSMSecret))
 		}
 	}
 	var notes []string
 	for _, reg := range r.Registrations {
 		if reg.Note != "" {
-			notes = append(notes, fmt.Sprintf("line %d (%s/%s): %s", reg.Line, reg.Connector, reg.File, reg.Note))
+			notes = append(notes, fmt.Sprintf("line %d (%s): %s", reg.Line, reg.where(), reg.Note))
 		}
 	}
 	if len(notes) > 0 {
@@ -268,8 +287,35 @@ func (r *Report) WriteTable(w io.Writer) error {
 			fmt.Fprintf(w, "%s\n", s)
 		}
 	}
-	_, err := fmt.Fprintf(w, "\nSUMMARY: %s\n", r.SummaryLine())
-	return err
+	if _, err := fmt.Fprintf(w, "\nSUMMARY: %s\n", r.SummaryLine()); err != nil {
+		return err
+	}
+	if c := r.costLine(); c != "" {
+		_, err := fmt.Fprintf(w, "COST: %s\n", c)
+		return err
+	}
+	return nil
+}
+
+// costLine tells what reading Secret Manager cost: the read requests (the
+// listing and the version checks, against the project's 600 a minute) and
+// that no payload was read, unless --create-missing had to.
+func (r *Report) costLine() string {
+	c := r.Cost
+	if c == nil {
+		return ""
+	}
+	line := fmt.Sprintf("%d read %s (the listing, and %d %s of enabled versions)", c.ReadRequests, pluralWord(int(c.ReadRequests), "request", "requests"),
+		c.VersionChecks, pluralWord(c.VersionChecks, "check", "checks"))
+	if c.WriteRequests > 0 {
+		line += fmt.Sprintf(", %d write %s", c.WriteRequests, pluralWord(int(c.WriteRequests), "request", "requests"))
+	}
+	if c.AccessRequests == 0 {
+		line += "; no secret value read"
+	} else {
+		line += fmt.Sprintf(", %d value %s", c.AccessRequests, pluralWord(int(c.AccessRequests), "read", "reads"))
+	}
+	return line
 }
 
 func (a *Actions) writeText(w io.Writer) error {
@@ -391,6 +437,9 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 		status = "⏳"
 	}
 	p("%s **%s**\n\n", status, r.SummaryLine())
+	if c := r.costLine(); c != "" {
+		p("Cost: %s.\n\n", c)
+	}
 	if len(r.Registrations) > 0 {
 		p("| Line | Connector | File | Variable | Kind | Status | GSM secret |\n|---:|---|---|---|---|---|---|\n")
 		for _, reg := range r.Registrations {
@@ -402,7 +451,8 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 			if reg.Note != "" {
 				gsm = md(reg.Note)
 			}
-			p("| %d | %s | %s | %s | %s | %s | %s |\n", reg.Line, md(reg.Connector), md(reg.File), code(variableCell(reg)), reg.Kind, st, gsm)
+			conn, file := reg.cells()
+			p("| %d | %s | %s | %s | %s | %s | %s |\n", reg.Line, md(conn), md(file), code(variableCell(reg)), reg.Kind, st, gsm)
 		}
 		p("\n")
 	}

@@ -99,7 +99,11 @@ type Report struct {
 	// WorkflowsChecked: workflows were read, so secret names are mapped and
 	// other references found; without them "safe to delete" only means the
 	// script no longer needs the secret.
-	WorkflowsChecked bool           `json:"workflows_checked"`
+	WorkflowsChecked bool `json:"workflows_checked"`
+	// VersionsChecked: served means the serving secret has an enabled
+	// version, not only the right labels.
+	VersionsChecked bool           `json:"versions_checked"`
+	Cost            *Cost          `json:"cost,omitempty"`
 	Registrations    []Registration `json:"registrations"`
 	Variables        []Variable     `json:"variables"`
 	CommentedOut     []CommentedOut `json:"commented_out"`
@@ -138,6 +142,31 @@ type Options struct {
 	WorkflowsDefault bool
 	// Repo (OWNER/NAME) is added to the gh secret delete commands.
 	Repo string
+	// Enabled tells which serving secrets have an enabled version
+	// (CheckVersions); nil trusts the labels alone.
+	Enabled *Enabled
+	// Skipped are the secrets the listing found with a connector label but
+	// a name sync ignores (not SECRET_..._CREDS): a leftover they seem
+	// meant for says why.
+	Skipped []SkippedSecret
+	// Cost is what reading GSM cost, for the summary's cost line.
+	Cost *Cost
+}
+
+// SkippedSecret is a listed secret that sync ignores for its name.
+type SkippedSecret struct {
+	Secret string            `json:"secret"`
+	Labels map[string]string `json:"labels"`
+}
+
+// Cost is what the report cost in Secret Manager requests: one listing and
+// the version checks, never a payload.
+type Cost struct {
+	ReadRequests   int64 `json:"read_requests"`
+	AccessRequests int64 `json:"access_requests"`
+	WriteRequests  int64 `json:"write_requests"`
+	// VersionChecks counts the serving secrets whose versions were checked.
+	VersionChecks int `json:"version_checks"`
 }
 
 // DefaultWorkflows is the folder read when none is given and it exists in
@@ -167,6 +196,7 @@ func BuildReport(s *Script, inventory []labels.Entry, opts Options) *Report {
 		r.Workflows, r.WorkflowsChecked, r.WorkflowsDefault = wf.Dir, true, opts.WorkflowsDefault
 		r.Warnings = append(r.Warnings, wf.Warnings...)
 	}
+	r.Warnings = append(r.Warnings, skippedWarnings(opts.Skipped)...)
 	idx := newIndex(inventory)
 	steps := wf.findScriptSteps(s.Name)
 	if wf != nil && !steps.found() && (len(wf.EnvMappings) > 0 || len(wf.References) > 0) {
@@ -174,9 +204,22 @@ func BuildReport(s *Script, inventory []labels.Entry, opts Options) *Report {
 	}
 
 	copy(r.Registrations, s.Registrations)
+	r.VersionsChecked = opts.Enabled != nil
+	r.Cost = opts.Cost
 	for i := range r.Registrations {
 		reg := &r.Registrations[i]
+		if reg.Kind == KindOutside {
+			reg.Status, reg.Note = StatusLeftover, outsideNote
+			continue
+		}
 		reg.Status, reg.GSMSecret, reg.Note = idx.status(reg.Connector, reg.File)
+		if reg.Status == StatusServed && !opts.Enabled.Has(reg.GSMSecret) {
+			reg.Status, reg.Note = StatusLeftover, reg.GSMSecret+" serves this file but has no enabled version (every version is disabled or destroyed): sync would fail; enable a version or add one"
+			reg.GSMSecret = ""
+		}
+		if reg.Status == StatusLeftover && reg.Note == "" {
+			reg.Note = skippedNote(opts.Skipped, reg.Connector, reg.File)
+		}
 	}
 	// The same decision as Rewrite's: a served line it cannot remove keeps
 	// its variables leftover.
@@ -197,6 +240,9 @@ func BuildReport(s *Script, inventory []labels.Entry, opts Options) *Report {
 			r.Summary.Leftover++
 		}
 		t := labels.Target{Connector: reg.Connector, File: reg.File}
+		if reg.Kind == KindOutside {
+			t = labels.Target{File: reg.Path}
+		}
 		if j, dup := first[t]; dup {
 			f := r.Registrations[j]
 			r.Duplicates = append(r.Duplicates, Duplicate{Line: reg.Line, Connector: reg.Connector, File: reg.File, Variable: reg.Variable, FirstLine: f.Line, FirstVariable: f.Variable})

@@ -28,7 +28,15 @@ const (
 	// KindDerived: the value is computed in the script from one or more
 	// secrets (X=$(jq ... "$REAL"); helper "$X").
 	KindDerived Kind = "derived"
+	// KindOutside: the script writes a secret to a file outside every
+	// connector's and base's secrets folder (the 2020 layouts
+	// airbyte-integrations/<x>/secrets/..., singer/<x>/<y>/secrets/...):
+	// sync cannot write it, so it is always leftover.
+	KindOutside Kind = "outside"
 )
+
+// outsideNote is the reason of every KindOutside registration.
+const outsideNote = "written outside a connector's or base's secrets folder, where sync cannot write: move the file under airbyte-integrations/connectors/<connector>/secrets/ (and the code that reads it), or keep the GitHub secret"
 
 // Status of a registration against the GSM inventory.
 type Status string
@@ -443,10 +451,10 @@ func (a *analyzer) classifyCall(st *syntax.Stmt, c *syntax.CallExpr) finding {
 			return a.write(st, c, out, p)
 		}
 		if vars := a.touched(st); len(vars) > 0 {
-			if !a.evalWord(out.Word).known() {
-				return unrecognized(a, st, vars, "writes "+dollarList(vars)+" to "+quoteText(a.wordText(out.Word))+", a path the reader cannot resolve")
+			if p, ok := a.outsidePath(out.Word); ok {
+				return a.write(st, c, out, p)
 			}
-			return unrecognized(a, st, vars, "writes "+dollarList(vars)+" to a file outside a connector's secrets folder")
+			return unrecognized(a, st, vars, "writes "+dollarList(vars)+" to "+quoteText(a.wordText(out.Word))+", a path the reader cannot resolve")
 		}
 		return finding{}
 	}
@@ -568,7 +576,11 @@ func (a *analyzer) pipe(st *syntax.Stmt, c *syntax.BinaryCmd, block int, member 
 		last = b.Y
 	}
 	if out := outputRedirect(last.Redirs); out != nil {
-		if p, ok := a.secretsPath(out.Word); ok {
+		p, ok := a.secretsPath(out.Word)
+		if !ok && len(a.touched(st)) > 0 {
+			p, ok = a.outsidePath(out.Word)
+		}
+		if ok {
 			v := a.classifyGeneric(st, "")
 			if v.kind == KindTemplated || v.kind == KindVerbatim {
 				v.kind = KindDerived
@@ -632,9 +644,13 @@ func (a *analyzer) finish(st *syntax.Stmt, command string, shape int, p secretsP
 	case v.literal:
 		return finding{lit: &LiteralWrite{Line: int(st.Pos().Line()), Connector: p.connector, File: p.file, Path: p.String(), Hint: v.hint, Text: a.text(st)}}
 	}
+	kind := v.kind
+	if p.outside != "" {
+		kind = KindOutside
+	}
 	return finding{reg: &Registration{
 		Line: int(st.Pos().Line()), Connector: p.connector, File: p.file, Path: p.String(),
-		Variable: v.sources[0], Sources: v.sources, Via: v.via, Kind: v.kind,
+		Variable: v.sources[0], Sources: v.sources, Via: v.via, Kind: kind,
 		Command: command, Shape: shape, Text: a.text(st),
 	}}
 }
@@ -872,11 +888,26 @@ func dollarList(vars []string) string {
 	return strings.Join(out, ", ")
 }
 
-// secretsPath is a connector secrets file.
-type secretsPath struct{ area, connector, file string }
+// secretsPath is a connector secrets file, or (outside set) a file
+// anywhere else.
+type secretsPath struct{ area, connector, file, outside string }
 
 func (p secretsPath) String() string {
+	if p.outside != "" {
+		return p.outside
+	}
 	return "airbyte-integrations/" + p.area + "/" + p.connector + "/secrets/" + p.file
+}
+
+// outsidePath is a write target the reader can resolve that is not a
+// connector's secrets file; /dev/null and the like are not files.
+func (a *analyzer) outsidePath(w *syntax.Word) (secretsPath, bool) {
+	v := a.evalWord(w)
+	if !v.known() || v.text == "" || strings.HasPrefix(v.text, "/dev/") {
+		return secretsPath{}, false
+	}
+	p := path.Clean(v.text)
+	return secretsPath{file: path.Base(p), outside: truncate(p)}, true
 }
 
 // pathRe matches a connector secrets file; whatever precedes

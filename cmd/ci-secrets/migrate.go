@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -11,6 +12,8 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
 
+	"github.com/airbytehq/ci-secrets/gsm"
+	"github.com/airbytehq/ci-secrets/labels"
 	"github.com/airbytehq/ci-secrets/migrate"
 )
 
@@ -200,11 +203,22 @@ func (o *migrateOptions) run(cmd *cobra.Command, g *globalOptions, s *streams) e
 		return err
 	}
 	defer client.Close()
-	entries, err := inventory(ctx, client)
+	entries, skipped, err := migrateInventory(ctx, client)
 	if err != nil {
 		return err
 	}
-	opts := migrate.Options{Workflows: wf, WorkflowsDefault: byDefault, Repo: o.githubRepo}
+	// Served means sync can serve it now: the serving secrets' versions are
+	// checked from metadata, never a payload.
+	enabled, err := migrate.CheckVersions(ctx, script, entries, enabledChecker{client}, migrate.DefaultVersionConcurrency)
+	if err != nil {
+		return err
+	}
+	opts := migrate.Options{Workflows: wf, WorkflowsDefault: byDefault, Repo: o.githubRepo, Enabled: enabled, Skipped: skipped}
+	cost := func() *migrate.Cost {
+		st := client.Stats()
+		return &migrate.Cost{ReadRequests: st.ReadRequests, AccessRequests: st.AccessRequests, WriteRequests: st.WriteRequests, VersionChecks: enabled.Checked}
+	}
+	opts.Cost = cost()
 	report := migrate.BuildReport(script, entries, opts)
 
 	var actions migrate.Actions
@@ -232,6 +246,10 @@ func (o *migrateOptions) run(cmd *cobra.Command, g *globalOptions, s *streams) e
 			// The new secrets serve their registrations: report (and
 			// rewrite) against the inventory as it now is.
 			entries = append(entries, created...)
+			for _, e := range created {
+				enabled.Set(e.Secret) // created with its first version
+			}
+			opts.Cost = cost()
 			report = migrate.BuildReport(script, entries, opts)
 		}
 	}
@@ -287,6 +305,33 @@ func (o *migrateOptions) run(cmd *cobra.Command, g *globalOptions, s *streams) e
 			plural(report.Summary.Leftover, "registration is", "registrations are"), leftoverLines(report))}
 	}
 	return nil
+}
+
+// enabledChecker answers migrate's version question with the gsm client.
+type enabledChecker struct{ c *gsm.Client }
+
+func (e enabledChecker) HasEnabledVersion(ctx context.Context, secretID string) (bool, error) {
+	st, err := e.c.EnabledVersion(ctx, secretID)
+	return st.Enabled, err
+}
+
+// migrateInventory is the project's CI secrets, plus those migrate reports
+// as skipped: a connector label on a name sync ignores.
+func migrateInventory(ctx context.Context, c *gsm.Client) ([]labels.Entry, []migrate.SkippedSecret, error) {
+	secrets, err := c.ListSecrets(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	var entries []labels.Entry
+	var skipped []migrate.SkippedSecret
+	for _, sec := range secrets {
+		if e, ok := labels.Classify(sec.ID, sec.Labels); ok {
+			entries = append(entries, e)
+		} else if sec.Labels[labels.ConnectorKey] != "" {
+			skipped = append(skipped, migrate.SkippedSecret{Secret: sec.ID, Labels: sec.Labels})
+		}
+	}
+	return entries, skipped, nil
 }
 
 func leftoverLines(r *migrate.Report) string {
