@@ -104,12 +104,12 @@ type Report struct {
 	// version, not only the right labels.
 	VersionsChecked bool           `json:"versions_checked"`
 	Cost            *Cost          `json:"cost,omitempty"`
-	Registrations    []Registration `json:"registrations"`
-	Variables        []Variable     `json:"variables"`
-	CommentedOut     []CommentedOut `json:"commented_out"`
-	Duplicates       []Duplicate    `json:"duplicates"`
-	Unrecognized     []Unrecognized `json:"unrecognized"`
-	LiteralWrites    []LiteralWrite `json:"literal_writes"`
+	Registrations   []Registration `json:"registrations"`
+	Variables       []Variable     `json:"variables"`
+	CommentedOut    []CommentedOut `json:"commented_out"`
+	Duplicates      []Duplicate    `json:"duplicates"`
+	Unrecognized    []Unrecognized `json:"unrecognized"`
+	LiteralWrites   []LiteralWrite `json:"literal_writes"`
 	// ToDelete are the GitHub secrets safe to delete, with ready commands.
 	ToDelete []Deletion `json:"github_secrets_to_delete"`
 	// UnusedGitHubSecrets are the GitHub secrets the workflows still pass
