@@ -103,7 +103,7 @@ func CheckGitHub(ctx context.Context, gh *github.Client, repo string, r *Report,
 		orgSecrets = map[string]bool{}
 	}
 
-	deletable := append([]Deletion{}, r.ToDelete...)
+	deletable := append(append([]Deletion{}, r.ToDelete...), r.AssumedToDelete...)
 	for _, u := range r.UnusedGitHubSecrets {
 		deletable = append(deletable, Deletion{Secret: u.Secret, Variables: u.Env})
 	}
@@ -172,14 +172,19 @@ func (r *Report) ApplyGitHubCheck(g *GitHubCheck) {
 	for _, s := range g.Organization {
 		state[s] = GitHubOrganization
 	}
-	still := []Deletion{}
-	for _, d := range r.ToDelete {
-		if state[d.Secret] == "" {
-			d.Command = "gh secret delete " + d.Secret + " --repo " + g.Repo
-			still = append(still, d)
+	keep := func(list []Deletion) []Deletion {
+		still := []Deletion{}
+		for _, d := range list {
+			if state[d.Secret] == "" {
+				d.Command = "gh secret delete " + d.Secret + " --repo " + g.Repo
+				still = append(still, d)
+			}
 		}
+		return still
 	}
-	r.ToDelete = still
+	r.ToDelete = keep(r.ToDelete)
+	r.AssumedToDelete = keep(r.AssumedToDelete)
+	r.Summary.AssumedToDelete = len(r.AssumedToDelete)
 	for i := range r.UnusedGitHubSecrets {
 		u := &r.UnusedGitHubSecrets[i]
 		if st := state[u.Secret]; st != "" {

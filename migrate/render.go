@@ -50,6 +50,9 @@ func (r *Report) SummaryLine() string {
 	if s.UnusedGitHubSecrets > 0 {
 		line += fmt.Sprintf("; %d unused GitHub %s", s.UnusedGitHubSecrets, pluralWord(s.UnusedGitHubSecrets, "secret", "secrets"))
 	}
+	if s.NameAssumed > 0 {
+		line += fmt.Sprintf("; %d %s no workflow passes", s.NameAssumed, pluralWord(s.NameAssumed, "name", "names"))
+	}
 	return line
 }
 
@@ -97,6 +100,18 @@ func variableCell(reg Registration) string {
 	}
 	return v
 }
+
+// assumed reports whether the variable's GitHub secret name is a guess:
+// no workflow passes it, or no workflow was read.
+func (v Variable) assumed(workflowsChecked bool) bool {
+	return v.NameAssumed || !workflowsChecked && !v.Mapped
+}
+
+// assumedTitle heads the delete lines whose GitHub secret name is a guess.
+const assumedTitle = "SAFE TO DELETE, NAME ASSUMED (no workflow passes these names to the script: check which GitHub secret holds each credential first)"
+
+// possibleTitle heads the secrets that may hold what an assumed name reads.
+const possibleTitle = "POSSIBLE SOURCES (passed to the script under names it does not read, while it reads names nothing passes: likely the same credential renamed; not safe to delete)"
 
 // statusText is the variable's status for people: a leftover that is
 // leftover only because its secret is read elsewhere says so.
@@ -201,7 +216,7 @@ func (r *Report) WriteTable(w io.Writer) error {
 		p("VARIABLE\tGITHUB SECRET\tREGISTRATIONS\tSERVED\tSTATUS\tLINES\n")
 		for _, v := range r.Variables {
 			sec := strings.Join(v.secrets(), ",")
-			if !v.Mapped {
+			if v.assumed(r.WorkflowsChecked) {
 				sec += " (assumed)"
 			}
 			p("%s\t%s\t%d\t%d\t%s\t%s\n", v.Name, sec, v.Registrations, v.Served, v.statusText(), ints(v.Lines))
@@ -259,6 +274,20 @@ func (r *Report) WriteTable(w io.Writer) error {
 		}
 		for _, d := range r.ToDelete {
 			p("%s\n", d.Command)
+		}
+	}
+	if len(r.AssumedToDelete) > 0 {
+		p("\n%s\n", assumedTitle)
+		for _, d := range r.AssumedToDelete {
+			p("%s\t# %s\n", d.Command, d.Reason)
+		}
+	}
+	if len(r.PossibleSources) > 0 {
+		p("\n%s\n", possibleTitle)
+		for _, u := range r.PossibleSources {
+			for _, ref := range u.PassedAt {
+				p("%s\t%s:%d %s\tmay hold %s\n", u.Secret, ref.File, ref.Line, ref.Context, strings.Join(u.PossibleSourceOf, ", "))
+			}
 		}
 	}
 	if len(r.UnusedGitHubSecrets) > 0 {
@@ -460,7 +489,7 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 		p("### Variables\n\n| Variable | GitHub secret | Registrations | Served | Status |\n|---|---|---:|---:|---|\n")
 		for _, v := range r.Variables {
 			sec := code(strings.Join(v.secrets(), ", "))
-			if !v.Mapped {
+			if v.assumed(r.WorkflowsChecked) {
 				sec += " (assumed)"
 			}
 			p("| %s | %s | %d | %d | %s |\n", code(v.Name), sec, v.Registrations, v.Served, v.statusText())
@@ -527,6 +556,22 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 			p("%s\n", d.Command)
 		}
 		p("```\n\n")
+	}
+	if len(r.AssumedToDelete) > 0 {
+		p("### Safe to delete, name assumed\n\nNo workflow passes these names to the script: check which GitHub secret holds each credential first.\n\n```sh\n")
+		for _, d := range r.AssumedToDelete {
+			p("%s  # %s\n", d.Command, d.Reason)
+		}
+		p("```\n\n")
+	}
+	if len(r.PossibleSources) > 0 {
+		p("### Possible sources\n\nPassed to the script under names it does not read, while it reads names nothing passes: likely the same credential renamed; not safe to delete.\n\n")
+		for _, u := range r.PossibleSources {
+			for _, ref := range u.PassedAt {
+				p("- %s: %s line %d, %s; may hold %s\n", code(u.Secret), code(ref.File), ref.Line, md(ref.Context), md(strings.Join(u.PossibleSourceOf, ", ")))
+			}
+		}
+		p("\n")
 	}
 	if len(r.UnusedGitHubSecrets) > 0 {
 		p("### Unused GitHub secrets\n\nSafe to delete: %s.\n\n```sh\n", r.unusedTitle())

@@ -44,6 +44,10 @@ type Variable struct {
 	// cannot remove: until they are edited out by hand the script still
 	// reads the variable, so it stays leftover.
 	ManualEdits []ManualEdit `json:"manual_edits"`
+	// NameAssumed: workflows were read and none passes the variable to the
+	// script's step, so its GitHub secret name is a guess (the credential
+	// may be stored under another name).
+	NameAssumed bool `json:"name_assumed"`
 }
 
 // ManualEdit is a served registration whose line must be removed by hand.
@@ -69,6 +73,9 @@ type Deletion struct {
 	Secret    string   `json:"secret"`
 	Variables []string `json:"variables"`
 	Command   string   `json:"command"`
+	// Reason says why the line is apart from the plain list (the name is
+	// assumed).
+	Reason string `json:"reason,omitempty"`
 }
 
 // Summary counts the report.
@@ -86,6 +93,12 @@ type Summary struct {
 	LiteralWrites   int `json:"literal_writes"`
 	// UnusedGitHubSecrets counts Report.UnusedGitHubSecrets.
 	UnusedGitHubSecrets int `json:"unused_github_secrets"`
+	// NameAssumed counts the variables no workflow passes, and
+	// AssumedToDelete their delete lines (Report.AssumedToDelete).
+	NameAssumed     int `json:"name_assumed"`
+	AssumedToDelete int `json:"assumed_to_delete"`
+	// PossibleSources counts Report.PossibleSources.
+	PossibleSources int `json:"possible_sources"`
 }
 
 // Report is the state of the migration. Its JSON form is the contract of
@@ -116,7 +129,14 @@ type Report struct {
 	// to the script under env names it no longer reads (its registrations
 	// were removed) and nothing else references: safe to delete too.
 	UnusedGitHubSecrets []UnusedSecret `json:"unused_github_secrets"`
-	Warnings            []string       `json:"warnings"`
+	// AssumedToDelete are the delete lines of variables no workflow passes:
+	// the name is a guess, so they are never in the plain list.
+	AssumedToDelete []Deletion `json:"github_secrets_to_delete_assumed"`
+	// PossibleSources are the secrets the workflows pass to the script under
+	// names it does not read, while it reads names nothing passes: most
+	// likely the same credential under an old name, so not deletable.
+	PossibleSources []UnusedSecret `json:"possible_sources"`
+	Warnings        []string       `json:"warnings"`
 	Summary             Summary        `json:"summary"`
 	// Actions holds the results of the finishing actions that ran.
 	Actions *Actions `json:"actions,omitempty"`
@@ -189,6 +209,7 @@ func BuildReport(s *Script, inventory []labels.Entry, opts Options) *Report {
 		Variables: []Variable{}, CommentedOut: s.CommentedOut, Duplicates: []Duplicate{},
 		Unrecognized: s.Unrecognized, LiteralWrites: s.LiteralWrites,
 		ToDelete: []Deletion{}, UnusedGitHubSecrets: []UnusedSecret{}, Warnings: []string{},
+		AssumedToDelete: []Deletion{}, PossibleSources: []UnusedSecret{},
 		script: s, entries: inventory,
 	}
 	wf := opts.Workflows
@@ -252,31 +273,53 @@ func BuildReport(s *Script, inventory []labels.Entry, opts Options) *Report {
 	}
 
 	r.Variables = buildVariables(s, r.Registrations, wf, steps)
-	toDelete := map[string][]string{}
+	var assumed []string
+	if wf != nil {
+		all := wf.providesAll(steps)
+		for i := range r.Variables {
+			v := &r.Variables[i]
+			if !v.Mapped && !all {
+				v.NameAssumed = true
+				assumed = append(assumed, v.Name)
+				r.Warnings = append(r.Warnings, fmt.Sprintf("the script reads %s, which no workflow passes: the credential may be stored under another name; find the GitHub secret that holds it before deleting any", v.Name))
+			}
+		}
+	}
+	r.Summary.NameAssumed = len(assumed)
+	toDelete, assumedDelete := map[string][]string{}, map[string][]string{}
 	for _, v := range r.Variables {
-		switch v.Status {
-		case VarSafeToDelete:
-			r.Summary.SafeToDelete++
-			for _, sec := range v.secrets() {
+		if v.Status != VarSafeToDelete {
+			continue
+		}
+		r.Summary.SafeToDelete++
+		for _, sec := range v.secrets() {
+			if v.NameAssumed {
+				assumedDelete[sec] = append(assumedDelete[sec], v.Name)
+			} else {
 				toDelete[sec] = append(toDelete[sec], v.Name)
 			}
 		}
 	}
-	for sec, vars := range toDelete {
-		cmd := "gh secret delete " + sec
-		if opts.Repo != "" {
-			cmd += " --repo " + opts.Repo
-		}
-		r.ToDelete = append(r.ToDelete, Deletion{Secret: sec, Variables: vars, Command: cmd})
-	}
-	sort.Slice(r.ToDelete, func(i, j int) bool { return r.ToDelete[i].Secret < r.ToDelete[j].Secret })
+	r.ToDelete = deletions(toDelete, opts.Repo, "")
+	r.AssumedToDelete = deletions(assumedDelete, opts.Repo, "name assumed: no workflow passes ")
+	r.Summary.AssumedToDelete = len(r.AssumedToDelete)
 	if wf == nil && len(r.ToDelete) > 0 {
 		r.Warnings = append(r.Warnings, NoWorkflowsWarning)
 	}
 	unused, warnings := findUnused(s, r.Variables, wf, opts.Repo)
+	if len(assumed) > 0 {
+		// A name the script reads and nothing passes, and a secret passed
+		// under a name it does not read: likely one credential renamed.
+		for _, u := range unused {
+			u.Command, u.PossibleSourceOf = "", assumed
+			r.PossibleSources = append(r.PossibleSources, u)
+		}
+		unused = []UnusedSecret{}
+	}
 	r.UnusedGitHubSecrets = unused
 	r.Warnings = append(r.Warnings, warnings...)
 	r.Summary.UnusedGitHubSecrets = len(unused)
+	r.Summary.PossibleSources = len(r.PossibleSources)
 	if len(s.Unrecognized) > 0 {
 		r.Warnings = append(r.Warnings, fmt.Sprintf("%d statement(s) touch secret-like variables in ways not understood: check them by hand (unrecognized)", len(s.Unrecognized)))
 	}
@@ -286,6 +329,25 @@ func BuildReport(s *Script, inventory []labels.Entry, opts Options) *Report {
 	r.Summary.Unrecognized = len(r.Unrecognized)
 	r.Summary.LiteralWrites = len(r.LiteralWrites)
 	return r
+}
+
+// deletions turns secret -> variables into sorted delete lines; reason,
+// when set, is followed by the variables' names.
+func deletions(m map[string][]string, repo, reason string) []Deletion {
+	out := []Deletion{}
+	for sec, vars := range m {
+		cmd := "gh secret delete " + sec
+		if repo != "" {
+			cmd += " --repo " + repo
+		}
+		d := Deletion{Secret: sec, Variables: vars, Command: cmd}
+		if reason != "" {
+			d.Reason = reason + strings.Join(vars, ", ")
+		}
+		out = append(out, d)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Secret < out[j].Secret })
+	return out
 }
 
 // Leftover reports whether any registration is not served yet.

@@ -27,6 +27,10 @@ type UnusedSecret struct {
 	// GitHub is set by the GitHub check when the secret is no repository
 	// secret: "already gone" or "organization secret".
 	GitHub string `json:"github,omitempty"`
+	// PossibleSourceOf, in Report.PossibleSources, lists the variables the
+	// script reads that no workflow passes: this secret may be one of them
+	// under its old name, so it has no delete line.
+	PossibleSourceOf []string `json:"possible_source_of,omitempty"`
 }
 
 // commandText is the delete line, or a shell comment saying why there is none.
