@@ -101,6 +101,17 @@ func variableCell(reg Registration) string {
 	return v
 }
 
+// registrationsCell counts the registrations, and those --rewrite removed.
+func (v Variable) registrationsCell() string {
+	if v.Removed > 0 {
+		return fmt.Sprintf("%d (+%d removed)", v.Registrations, v.Removed)
+	}
+	return strconv.Itoa(v.Registrations)
+}
+
+// migratedTitle heads the registrations an earlier --rewrite removed.
+const migratedTitle = "REMOVED BY --rewrite (marker comments; once their GitHub secrets are deleted, the comments can go)"
+
 // assumed reports whether the variable's GitHub secret name is a guess:
 // no workflow passes it, or no workflow was read.
 func (v Variable) assumed(workflowsChecked bool) bool {
@@ -198,6 +209,12 @@ func (r *Report) WriteTable(w io.Writer) error {
 			p("%d\t%s\t%s\t%s\t%s\t%s\t%s\n", reg.Line, conn, file, variableCell(reg), reg.Kind, reg.Status, orDash(reg.GSMSecret))
 		}
 	}
+	if len(r.Migrated) > 0 {
+		p("\n%s\nLINE\tCONNECTOR\tFILE\tVARIABLE\tSTATUS\tGSM SECRET AT REWRITE\n", migratedTitle)
+		for _, m := range r.Migrated {
+			p("%d\t%s\t%s\t%s\t%s\t%s\n", m.Line, m.Connector, m.File, strings.Join(m.Variables, "+"), m.Status, m.GSMSecret)
+		}
+	}
 	var notes []string
 	for _, reg := range r.Registrations {
 		if reg.Note != "" {
@@ -219,7 +236,7 @@ func (r *Report) WriteTable(w io.Writer) error {
 			if v.assumed(r.WorkflowsChecked) {
 				sec += " (assumed)"
 			}
-			p("%s\t%s\t%d\t%d\t%s\t%s\n", v.Name, sec, v.Registrations, v.Served, v.statusText(), ints(v.Lines))
+			p("%s\t%s\t%s\t%d\t%s\t%s\n", v.Name, sec, v.registrationsCell(), v.Served, v.statusText(), ints(v.Lines))
 		}
 		var refs []string
 		for _, v := range r.Variables {
@@ -485,6 +502,13 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 		}
 		p("\n")
 	}
+	if len(r.Migrated) > 0 {
+		p("### Removed by `--rewrite`\n\nMarker comments; once their GitHub secrets are deleted, the comments can go.\n\n| Line | Connector | File | Variable | Status |\n|---:|---|---|---|---|\n")
+		for _, m := range r.Migrated {
+			p("| %d | %s | %s | %s | %s |\n", m.Line, md(m.Connector), md(m.File), code(strings.Join(m.Variables, "+")), m.Status)
+		}
+		p("\n")
+	}
 	if len(r.Variables) > 0 {
 		p("### Variables\n\n| Variable | GitHub secret | Registrations | Served | Status |\n|---|---|---:|---:|---|\n")
 		for _, v := range r.Variables {
@@ -492,7 +516,7 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 			if v.assumed(r.WorkflowsChecked) {
 				sec += " (assumed)"
 			}
-			p("| %s | %s | %d | %d | %s |\n", code(v.Name), sec, v.Registrations, v.Served, v.statusText())
+			p("| %s | %s | %s | %d | %s |\n", code(v.Name), sec, v.registrationsCell(), v.Served, v.statusText())
 		}
 		p("\n")
 		var refs []string

@@ -48,6 +48,10 @@ type Variable struct {
 	// script's step, so its GitHub secret name is a guess (the credential
 	// may be stored under another name).
 	NameAssumed bool `json:"name_assumed"`
+	// Removed counts the registrations an earlier --rewrite removed (their
+	// marker comments), RemovedServed those GSM still serves.
+	Removed       int `json:"removed"`
+	RemovedServed int `json:"removed_served"`
 }
 
 // ManualEdit is a served registration whose line must be removed by hand.
@@ -118,11 +122,14 @@ type Report struct {
 	VersionsChecked bool           `json:"versions_checked"`
 	Cost            *Cost          `json:"cost,omitempty"`
 	Registrations   []Registration `json:"registrations"`
-	Variables       []Variable     `json:"variables"`
-	CommentedOut    []CommentedOut `json:"commented_out"`
-	Duplicates      []Duplicate    `json:"duplicates"`
-	Unrecognized    []Unrecognized `json:"unrecognized"`
-	LiteralWrites   []LiteralWrite `json:"literal_writes"`
+	// Migrated are the registrations an earlier --rewrite removed, checked
+	// again: their GitHub secrets stay in the delete lists.
+	Migrated      []Migrated     `json:"migrated"`
+	Variables     []Variable     `json:"variables"`
+	CommentedOut  []CommentedOut `json:"commented_out"`
+	Duplicates    []Duplicate    `json:"duplicates"`
+	Unrecognized  []Unrecognized `json:"unrecognized"`
+	LiteralWrites []LiteralWrite `json:"literal_writes"`
 	// ToDelete are the GitHub secrets safe to delete, with ready commands.
 	ToDelete []Deletion `json:"github_secrets_to_delete"`
 	// UnusedGitHubSecrets are the GitHub secrets the workflows still pass
@@ -137,7 +144,7 @@ type Report struct {
 	// likely the same credential under an old name, so not deletable.
 	PossibleSources []UnusedSecret `json:"possible_sources"`
 	Warnings        []string       `json:"warnings"`
-	Summary             Summary        `json:"summary"`
+	Summary         Summary        `json:"summary"`
 	// Actions holds the results of the finishing actions that ran.
 	Actions *Actions `json:"actions,omitempty"`
 
@@ -209,7 +216,7 @@ func BuildReport(s *Script, inventory []labels.Entry, opts Options) *Report {
 		Variables: []Variable{}, CommentedOut: s.CommentedOut, Duplicates: []Duplicate{},
 		Unrecognized: s.Unrecognized, LiteralWrites: s.LiteralWrites,
 		ToDelete: []Deletion{}, UnusedGitHubSecrets: []UnusedSecret{}, Warnings: []string{},
-		AssumedToDelete: []Deletion{}, PossibleSources: []UnusedSecret{},
+		AssumedToDelete: []Deletion{}, PossibleSources: []UnusedSecret{}, Migrated: make([]Migrated, len(s.Migrated)),
 		script: s, entries: inventory,
 	}
 	wf := opts.Workflows
@@ -242,6 +249,26 @@ func BuildReport(s *Script, inventory []labels.Entry, opts Options) *Report {
 			reg.Note = skippedNote(opts.Skipped, reg.Connector, reg.File)
 		}
 	}
+	copy(r.Migrated, s.Migrated)
+	for i := range r.Migrated {
+		m := &r.Migrated[i]
+		st, sec, note := idx.status(m.Connector, m.File)
+		switch {
+		case st != StatusServed:
+			m.Status, m.Note = StatusLeftover, "removed by --rewrite, but GSM no longer serves it"
+			if note != "" {
+				m.Note += ": " + note
+			}
+			m.Note += "; fix the secret, or restore the line and keep the GitHub secret"
+		case !opts.Enabled.Has(sec):
+			m.Status, m.Note = StatusLeftover, "removed by --rewrite, but "+sec+" has no enabled version any more: enable or add one before deleting the GitHub secret"
+		default:
+			m.Status = StatusServed
+		}
+		if m.Status == StatusLeftover {
+			r.Warnings = append(r.Warnings, fmt.Sprintf("line %d: %s/%s was %s", m.Line, m.Connector, m.File, m.Note))
+		}
+	}
 	// The same decision as Rewrite's: a served line it cannot remove keeps
 	// its variables leftover.
 	for i, why := range manualEdits(s, r.Registrations) {
@@ -272,7 +299,7 @@ func BuildReport(s *Script, inventory []labels.Entry, opts Options) *Report {
 		}
 	}
 
-	r.Variables = buildVariables(s, r.Registrations, wf, steps)
+	r.Variables = buildVariables(s, r.Registrations, r.Migrated, wf, steps)
 	var assumed []string
 	if wf != nil {
 		all := wf.providesAll(steps)
@@ -369,27 +396,52 @@ func githubSecrets(wf *Workflows, steps *scriptSteps, env string) []string {
 	return []string{env}
 }
 
-func buildVariables(s *Script, regs []Registration, wf *Workflows, steps *scriptSteps) []Variable {
+func buildVariables(s *Script, regs []Registration, migrated []Migrated, wf *Workflows, steps *scriptSteps) []Variable {
 	byName := map[string]*Variable{}
 	var names []string
+	get := func(src string) *Variable {
+		v := byName[src]
+		if v == nil {
+			secs := githubSecrets(wf, steps, src)
+			v = &Variable{Name: src, GitHubSecret: secs[0], Mapped: len(wf.passedToScript(steps, src)) > 0, Lines: []int{}, OtherReferences: []Reference{}, ManualEdits: []ManualEdit{}}
+			if len(secs) > 1 {
+				v.GitHubSecrets = secs
+			}
+			byName[src] = v
+			names = append(names, src)
+		}
+		return v
+	}
+	for _, m := range migrated {
+		for _, src := range m.Variables {
+			v := get(src)
+			v.Removed++
+			if m.Status == StatusServed {
+				v.RemovedServed++
+			}
+		}
+	}
 	for _, reg := range regs {
 		for _, src := range reg.Sources {
-			v := byName[src]
-			if v == nil {
-				secs := githubSecrets(wf, steps, src)
-				v = &Variable{Name: src, GitHubSecret: secs[0], Mapped: len(wf.passedToScript(steps, src)) > 0, Lines: []int{}, OtherReferences: []Reference{}, ManualEdits: []ManualEdit{}}
-				if len(secs) > 1 {
-					v.GitHubSecrets = secs
-				}
-				byName[src] = v
-				names = append(names, src)
-			}
+			v := get(src)
 			v.Registrations++
 			if reg.Status == StatusServed {
 				v.Served++
 			}
 			if reg.ManualEdit != "" {
 				v.ManualEdits = append(v.ManualEdits, ManualEdit{Line: reg.Line, Connector: reg.Connector, File: reg.File, Reason: reg.ManualEdit})
+			}
+			if reg.Status == StatusServed && reg.ManualEdit == "" {
+				// --rewrite removes the registration but keeps the
+				// assignments it went through, which still read the
+				// secret: the same verdict before and after the rewrite
+				// needs them edited out too.
+				for _, via := range reg.Via {
+					if line, ok := s.assigned[via]; ok {
+						v.ManualEdits = append(v.ManualEdits, ManualEdit{Line: line, Connector: reg.Connector, File: reg.File,
+							Reason: "the assignment of " + via + " reads " + src + " and --rewrite keeps assignments: remove it by hand once line " + itoa(reg.Line) + " is gone"})
+					}
+				}
 			}
 			if n := len(v.Lines); n == 0 || v.Lines[n-1] != reg.Line {
 				v.Lines = append(v.Lines, reg.Line)
@@ -440,7 +492,7 @@ func buildVariables(s *Script, regs []Registration, wf *Workflows, steps *script
 			}
 		}
 		switch {
-		case v.Served < v.Registrations, len(v.ManualEdits) > 0:
+		case v.Served < v.Registrations, v.RemovedServed < v.Removed, len(v.ManualEdits) > 0:
 			v.Status = VarLeftover
 		case len(v.OtherReferences) > 0:
 			v.Status, v.StillReferenced = VarLeftover, true

@@ -88,6 +88,7 @@ type Registration struct {
 // span locates a registration's statement for the rewrite.
 type span struct {
 	start, end int    // byte range of the whole lines, end after the '\n'
+	stmt       int    // where the statement starts (after its indentation)
 	block      int    // enclosing statement list: 0 for the file's top level
 	keep       string // why the lines cannot be removed; empty if they can
 }
@@ -129,6 +130,8 @@ type Script struct {
 	CommentedOut  []CommentedOut
 	Unrecognized  []Unrecognized
 	LiteralWrites []LiteralWrite
+	// Migrated are the registrations an earlier --rewrite removed.
+	Migrated []Migrated
 	// Helpers are the functions whose calls are registrations, with the
 	// argument positions used.
 	Helpers []Helper
@@ -280,7 +283,7 @@ func newAnalyzer(ctx context.Context, name string, src []byte, f *syntax.File) *
 		ctx: ctx,
 		s: &Script{
 			Name: name, src: src, file: f, lines: lineStarts(src),
-			Registrations: []Registration{}, CommentedOut: []CommentedOut{},
+			Registrations: []Registration{}, CommentedOut: []CommentedOut{}, Migrated: []Migrated{},
 			Unrecognized: []Unrecognized{}, LiteralWrites: []LiteralWrite{},
 			blockSizes: map[int]int{}, assigned: map[string]int{},
 		},
@@ -725,7 +728,7 @@ func (a *analyzer) unreadAssigns() {
 // trailing comment), no here-document.
 func (a *analyzer) spanOf(st *syntax.Stmt, block int, member bool) span {
 	start, end := int(st.Pos().Offset()), int(st.End().Offset())
-	sp := span{block: block}
+	sp := span{block: block, stmt: start}
 	ls, _ := a.s.lineBounds(start)
 	le := len(a.src)
 	if _, e := a.s.lineBounds(end); e < len(a.src) {
@@ -765,6 +768,10 @@ func (a *analyzer) flushComments(offset int) {
 // comment parses a comment's text as a statement; when it is a registration
 // (or a literal write) it was commented out.
 func (a *analyzer) comment(c syntax.Comment) {
+	if m, ok := parseMarker(int(c.Hash.Line()), c.Text); ok {
+		a.s.Migrated = append(a.s.Migrated, m)
+		return
+	}
 	text := strings.TrimSpace(strings.TrimLeft(c.Text, "#"))
 	if !a.looksLikeRegistration(text) {
 		return

@@ -64,7 +64,7 @@ jq -r '.NAMED_IN_SCRIPT' <<< "$GITHUB_PROVIDED_SECRETS_JSON" > /dev/null
 // secret is unused; a second run: step in the job keeps it.
 func TestUnusedJobLevel(t *testing.T) {
 	s := parseAs(t, "tools/bin/ci.sh", "read_secrets source-keep \"$KEEP_CREDS\"\n")
-	const job = "jobs:\n  test:\n    env:\n      JOB_LEVEL_CREDS: ${{ secrets.JOB_SECRET }}\n    steps:\n      - uses: actions/checkout@v4\n      - run: ./tools/bin/ci.sh\n"
+	const job = "jobs:\n  test:\n    env:\n      KEEP_CREDS: ${{ secrets.KEEP_CREDS }}\n      JOB_LEVEL_CREDS: ${{ secrets.JOB_SECRET }}\n    steps:\n      - uses: actions/checkout@v4\n      - run: ./tools/bin/ci.sh\n"
 	for _, c := range []struct {
 		yml  string
 		want []string
@@ -314,9 +314,22 @@ jobs:
 	if res, err := Rewrite(r, false); err != nil || len(res.Removed) != 1 {
 		t.Fatalf("rewrite: %+v %v", res, err)
 	}
-	if data, _ := os.ReadFile(path); string(data) != "read_secrets source-b \"$B_CREDS\"\n" {
+	const marker = "# ci-secrets migrate: source-a/config.json now comes from Secret Manager (SECRET_SOURCE-A_CREDS); it was $A_CREDS\n"
+	if data, _ := os.ReadFile(path); string(data) != marker+"read_secrets source-b \"$B_CREDS\"\n" {
 		t.Fatalf("rewritten script %q", data)
 	}
+	// The marker keeps the verdict: the same secret to delete as before.
+	s, err = ReadScriptFile(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r = BuildReport(s, inv, Options{Workflows: wf, Repo: "o/r"})
+	if len(r.ToDelete) != 1 || r.ToDelete[0].Secret != "SOURCE_A_CREDS" || len(r.UnusedGitHubSecrets) != 0 {
+		t.Fatalf("after the rewrite: to delete %+v, unused %v", r.ToDelete, unusedNames(r))
+	}
+	// A line removed by hand leaves no marker: the secret the workflow
+	// still passes under the name is then found unused.
+	writeFile(t, path, "read_secrets source-b \"$B_CREDS\"\n")
 	s, err = ReadScriptFile(context.Background(), path)
 	if err != nil {
 		t.Fatal(err)

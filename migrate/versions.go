@@ -62,6 +62,11 @@ func CheckVersions(ctx context.Context, s *Script, inventory []labels.Entry, c V
 			want[sec] = true
 		}
 	}
+	for _, m := range s.Migrated {
+		if st, sec, _ := idx.status(m.Connector, m.File); st == StatusServed {
+			want[sec] = true
+		}
+	}
 	ids := make([]string, 0, len(want))
 	for id := range want {
 		ids = append(ids, id)
