@@ -130,6 +130,10 @@ type Report struct {
 	Duplicates    []Duplicate    `json:"duplicates"`
 	Unrecognized  []Unrecognized `json:"unrecognized"`
 	LiteralWrites []LiteralWrite `json:"literal_writes"`
+	// Plumbing are function bodies reading variables the workflows pass
+	// to the script for its own use (GCP_GSM_CREDENTIALS,
+	// GITHUB_PROVIDED_SECRETS_JSON): understood, so not unrecognized.
+	Plumbing []Unrecognized `json:"plumbing"`
 	// ToDelete are the GitHub secrets safe to delete, with ready commands.
 	ToDelete []Deletion `json:"github_secrets_to_delete"`
 	// UnusedGitHubSecrets are the GitHub secrets the workflows still pass
@@ -216,7 +220,7 @@ func BuildReport(s *Script, inventory []labels.Entry, opts Options) *Report {
 		Variables: []Variable{}, CommentedOut: s.CommentedOut, Duplicates: []Duplicate{},
 		Unrecognized: s.Unrecognized, LiteralWrites: s.LiteralWrites,
 		ToDelete: []Deletion{}, UnusedGitHubSecrets: []UnusedSecret{}, Warnings: []string{},
-		AssumedToDelete: []Deletion{}, PossibleSources: []UnusedSecret{}, Migrated: make([]Migrated, len(s.Migrated)),
+		AssumedToDelete: []Deletion{}, PossibleSources: []UnusedSecret{}, Plumbing: []Unrecognized{}, Migrated: make([]Migrated, len(s.Migrated)),
 		script: s, entries: inventory,
 	}
 	wf := opts.Workflows
@@ -227,6 +231,7 @@ func BuildReport(s *Script, inventory []labels.Entry, opts Options) *Report {
 	r.Warnings = append(r.Warnings, skippedWarnings(opts.Skipped)...)
 	idx := newIndex(inventory)
 	steps := wf.findScriptSteps(s.Name)
+	r.Unrecognized, r.Plumbing = splitPlumbing(s.Unrecognized, wf, steps)
 	if wf != nil && !steps.found() && (len(wf.EnvMappings) > 0 || len(wf.References) > 0) {
 		r.Warnings = append(r.Warnings, noScriptStepWarning(steps.base))
 	}
@@ -347,8 +352,11 @@ func BuildReport(s *Script, inventory []labels.Entry, opts Options) *Report {
 	r.Warnings = append(r.Warnings, warnings...)
 	r.Summary.UnusedGitHubSecrets = len(unused)
 	r.Summary.PossibleSources = len(r.PossibleSources)
-	if len(s.Unrecognized) > 0 {
-		r.Warnings = append(r.Warnings, fmt.Sprintf("%d statement(s) touch secret-like variables in ways not understood: check them by hand (unrecognized)", len(s.Unrecognized)))
+	if len(r.Unrecognized) > 0 {
+		r.Warnings = append(r.Warnings, fmt.Sprintf("%d statement(s) touch secret-like variables in ways not understood: check them by hand (unrecognized)", len(r.Unrecognized)))
+	}
+	if w := sourcedWarning(s, r); w != "" {
+		r.Warnings = append(r.Warnings, w)
 	}
 	r.Summary.Variables = len(r.Variables)
 	r.Summary.CommentedOut = len(r.CommentedOut)
@@ -356,6 +364,75 @@ func BuildReport(s *Script, inventory []labels.Entry, opts Options) *Report {
 	r.Summary.Unrecognized = len(r.Unrecognized)
 	r.Summary.LiteralWrites = len(r.LiteralWrites)
 	return r
+}
+
+// sourcedWarning warns, when the script sources other files (which may read
+// any variable) and something is listed to delete, which environment names
+// those files would have to read for a deletion to break them.
+func sourcedWarning(s *Script, r *Report) string {
+	_, _, sources := scriptWords(s)
+	if len(sources) == 0 {
+		return ""
+	}
+	var envs []string
+	deletable := map[string]bool{}
+	for _, d := range append(append([]Deletion{}, r.ToDelete...), r.AssumedToDelete...) {
+		deletable[d.Secret] = true
+	}
+	for _, v := range r.Variables {
+		for _, sec := range v.secrets() {
+			if deletable[sec] {
+				envs = append(envs, v.Name)
+			}
+		}
+	}
+	for _, u := range r.UnusedGitHubSecrets {
+		envs = append(envs, u.Env...)
+	}
+	if len(envs) == 0 {
+		return ""
+	}
+	what := "it does"
+	if len(sources) > 1 {
+		what = "they do"
+	}
+	return fmt.Sprintf("%s sources %s: check that %s not read %s (the environment names the secrets listed to delete reach the script as) before deleting them",
+		s.Name, strings.Join(sources, ", "), what, dollarList(sortedUnique(envs)))
+}
+
+// splitPlumbing takes out of the unrecognized statements the function
+// bodies that read only variables the workflows hand the script's step:
+// the script's own inputs, not a use to check by hand.
+func splitPlumbing(all []Unrecognized, wf *Workflows, steps *scriptSteps) (unrec, plumbing []Unrecognized) {
+	unrec, plumbing = []Unrecognized{}, []Unrecognized{}
+	if wf == nil || !steps.found() {
+		return append(unrec, all...), plumbing
+	}
+	passed := map[string]bool{}
+	for _, m := range wf.EnvMappings {
+		if steps.reaches(m.File, m.scope) {
+			passed[m.Env] = true
+		}
+	}
+	for _, a := range wf.AllSecrets {
+		if a.all == allInEnv && steps.reaches(a.File, a.scope) {
+			if k := strings.Split(a.Context, "."); len(k) > 0 {
+				passed[k[len(k)-1]] = true // GITHUB_PROVIDED_SECRETS_JSON: ${{ toJson(secrets) }}
+			}
+		}
+	}
+	for _, u := range all {
+		own := u.plumbing && len(u.Variables) > 0
+		for _, v := range u.Variables {
+			own = own && passed[v]
+		}
+		if own {
+			plumbing = append(plumbing, u)
+		} else {
+			unrec = append(unrec, u)
+		}
+	}
+	return unrec, plumbing
 }
 
 // deletions turns secret -> variables into sorted delete lines; reason,

@@ -110,6 +110,10 @@ type Unrecognized struct {
 	Text      string   `json:"text"`
 	Reason    string   `json:"reason"`
 	Variables []string `json:"variables,omitempty"`
+
+	// plumbing: a function body reading variables the script never sets;
+	// the report drops it when the workflows pass them to the script.
+	plumbing bool
 }
 
 // LiteralWrite is a statement that writes a connector secrets file from a
@@ -446,7 +450,9 @@ func (a *analyzer) record(st *syntax.Stmt, f finding, block int, member bool) {
 // analyzer's state (it also serves commented-out lines).
 func (a *analyzer) classifyCall(st *syntax.Stmt, c *syntax.CallExpr) finding {
 	name := c.Args[0].Lit()
-	if h, ok := a.helpers[name]; ok && len(c.Assigns) == 0 {
+	if h, ok := a.helpers[name]; ok && !a.assignsSecrets(c) {
+		// `X=1 helper ...` is still the helper call: the prefix only sets
+		// the helper's environment.
 		return a.helperCall(st, c, h)
 	}
 	if out := outputRedirect(st.Redirs); out != nil {
@@ -469,6 +475,17 @@ func (a *analyzer) classifyCall(st *syntax.Stmt, c *syntax.CallExpr) finding {
 		return unrecognized(a, st, vars, "passes "+dollarList(vars)+" to function "+name+", which is not a known credentials helper")
 	}
 	return unrecognized(a, st, vars, "uses "+dollarList(vars)+" outside a registration")
+}
+
+// assignsSecrets reports whether a command's prefix assignments (X=...
+// cmd) hand a secret-like value to the command's environment.
+func (a *analyzer) assignsSecrets(c *syntax.CallExpr) bool {
+	for _, as := range c.Assigns {
+		if as.Value != nil && len(a.touched(as.Value)) > 0 || as.Array != nil && len(a.touched(as.Array)) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 func unrecognized(a *analyzer, n syntax.Node, vars []string, reason string) finding {

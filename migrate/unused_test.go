@@ -244,7 +244,7 @@ jobs:
 	}
 	// A sourced file may read them: listed, with a warning to check it.
 	r = BuildReport(parseAs(t, "ci.sh", ". tools/lib/lib.sh\n"), nil, Options{Workflows: readWorkflows(t, map[string]string{"ci.yml": wfText})})
-	if !reflect.DeepEqual(unusedNames(r), []string{"OLD_CREDS"}) || !strings.Contains(strings.Join(r.Warnings, "\n"), "ci.sh sources tools/lib/lib.sh (line 1): check that it does not read OLD_CREDS") {
+	if !reflect.DeepEqual(unusedNames(r), []string{"OLD_CREDS"}) || !strings.Contains(strings.Join(r.Warnings, "\n"), "ci.sh sources tools/lib/lib.sh (line 1): check that it does not read $OLD_CREDS (the environment names") {
 		t.Errorf("sourced file: %v %q", unusedNames(r), r.Warnings)
 	}
 	// YAML aliases may reuse the env: block elsewhere.
