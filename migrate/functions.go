@@ -473,7 +473,7 @@ func (a *analyzer) functionReads(f *syntax.File) {
 			if len(vars) > 0 {
 				a.s.Unrecognized = append(a.s.Unrecognized, Unrecognized{
 					Line: int(st.Pos().Line()), Text: a.text(st), Variables: vars,
-					Reason: "plumbing in function " + fn + " reads " + dollarList(vars) + ", which the script never sets",
+					Reason:   "plumbing in function " + fn + " reads " + dollarList(vars) + ", which the script never sets",
 					plumbing: true,
 				})
 			}
