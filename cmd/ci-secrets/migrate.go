@@ -36,8 +36,10 @@ func newMigrateCmd(g *globalOptions, s *streams) *cobra.Command {
 		Long: `Read the legacy credentials script (all three historical shapes: raw echo
 writes, write_standard_creds helper calls, read_secrets registrations) with a
 real shell parser and tell, for every registration (connector, file, GitHub
-secret), whether a Secret Manager secret already serves it: one ListSecrets
-request, no secret value read.
+secret), whether a Secret Manager secret already serves it with an enabled
+version: one ListSecrets request, then a version check (GetSecretVersion of
+latest, ListSecretVersions only when that is not enabled) per serving secret,
+no secret value read; the COST line counts the requests.
 
 The report lists every registration (verbatim, templated or derived, served
 or leftover), every variable (safe-to-delete when all its registrations are
@@ -62,8 +64,10 @@ Finishing the move, each with --dry-run and each safe to run again:
                     are reported, not created; a provided value that is not
                     JSON, or whose file name cannot be a filename label
                     (my.config.json, ABC.json, notes.txt), fails the run
-  --rewrite         remove the served registrations' lines from the script,
-                    atomically, every other byte unchanged (dry run: a diff)
+  --rewrite         replace the served registrations' lines with marker
+                    comments, atomically, every other byte unchanged (dry run:
+                    a diff); the markers keep the list of secrets to delete
+                    the same on the next run
   --github-repo     check the secrets safe to delete against the repository's
                     Actions secrets (needs GITHUB_TOKEN; GITHUB_API_URL for
                     GitHub Enterprise): still there, already gone, unreferenced;
