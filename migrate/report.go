@@ -493,6 +493,7 @@ func buildVariables(s *Script, regs []Registration, migrated []Migrated, wf *Wor
 		for _, src := range m.Variables {
 			v := get(src)
 			v.Removed++
+			v.Lines = append(v.Lines, m.Line) // the marker's line
 			if m.Status == StatusServed {
 				v.RemovedServed++
 			}
@@ -580,6 +581,7 @@ func buildVariables(s *Script, regs []Registration, migrated []Migrated, wf *Wor
 	sort.Strings(names)
 	out := make([]Variable, len(names))
 	for i, n := range names {
+		sort.Ints(byName[n].Lines)
 		out[i] = *byName[n]
 	}
 	return out
