@@ -532,9 +532,11 @@ func buildVariables(s *Script, regs []Registration, migrated []Migrated, wf *Wor
 	for n := range byName {
 		scriptVars[n] = true
 	}
+	unrecOf := map[string][]Unrecognized{} // indexed, so a hostile script costs linear time
 	for _, u := range s.Unrecognized {
 		for _, n := range u.Variables {
 			scriptVars[n] = true
+			unrecOf[n] = append(unrecOf[n], u)
 		}
 	}
 	// Index what each GitHub secret is read by.
@@ -562,12 +564,8 @@ func buildVariables(s *Script, regs []Registration, migrated []Migrated, wf *Wor
 				}
 			}
 		}
-		for _, u := range s.Unrecognized {
-			for _, n := range u.Variables {
-				if n == name {
-					v.OtherReferences = append(v.OtherReferences, Reference{File: s.Name, Line: u.Line, Context: "unrecognized statement: " + u.Reason, Secret: v.GitHubSecret})
-				}
-			}
+		for _, u := range unrecOf[name] {
+			v.OtherReferences = append(v.OtherReferences, Reference{File: s.Name, Line: u.Line, Context: "unrecognized statement: " + u.Reason, Secret: v.GitHubSecret})
 		}
 		switch {
 		case v.Served < v.Registrations, v.RemovedServed < v.Removed, len(v.ManualEdits) > 0:

@@ -23,6 +23,8 @@ type scriptSteps struct {
 	// runs are every run: step, to tell which other steps a job-level or
 	// workflow-level env: entry reaches.
 	runs []stepRun
+	// passed caches passedToScript: env name -> secrets, sorted.
+	passed map[string][]string
 }
 
 // found reports whether any step runs the script.
@@ -226,14 +228,20 @@ func (w *Workflows) passedToScript(steps *scriptSteps, env string) []string {
 	if w == nil {
 		return nil
 	}
-	seen := map[string]bool{}
-	var out []string
-	for _, m := range w.EnvMappings {
-		if m.Env == env && !seen[m.Secret] && (!steps.found() || steps.reaches(m.File, m.scope)) {
-			seen[m.Secret] = true
-			out = append(out, m.Secret)
+	if steps.passed == nil {
+		// One pass over the entries for all names, not one per name.
+		steps.passed = map[string][]string{}
+		seen := map[[2]string]bool{}
+		for _, m := range w.EnvMappings {
+			k := [2]string{m.Env, m.Secret}
+			if !seen[k] && (!steps.found() || steps.reaches(m.File, m.scope)) {
+				seen[k] = true
+				steps.passed[m.Env] = append(steps.passed[m.Env], m.Secret)
+			}
+		}
+		for _, l := range steps.passed {
+			sort.Strings(l)
 		}
 	}
-	sort.Strings(out)
-	return out
+	return steps.passed[env]
 }
