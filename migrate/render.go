@@ -112,6 +112,15 @@ func (v Variable) registrationsCell() string {
 // migratedTitle heads the registrations an earlier --rewrite removed.
 const migratedTitle = "REMOVED BY --rewrite (marker comments; once their GitHub secrets are deleted, the comments can go)"
 
+// passedAtLines are the env: entries to remove with the deletions.
+func passedAtLines(ds []Deletion) []Reference {
+	var out []Reference
+	for _, d := range ds {
+		out = append(out, d.PassedAt...)
+	}
+	return out
+}
+
 // assumed reports whether the variable's GitHub secret name is a guess:
 // no workflow passes it, or no workflow was read.
 func (v Variable) assumed(workflowsChecked bool) bool {
@@ -291,6 +300,12 @@ func (r *Report) WriteTable(w io.Writer) error {
 		}
 		for _, d := range r.ToDelete {
 			p("%s\n", d.Command)
+		}
+		if refs := passedAtLines(r.ToDelete); len(refs) > 0 {
+			p("then remove their env: entries:\n")
+			for _, ref := range refs {
+				p("%s:%d\t%s\n", ref.File, ref.Line, ref.Context)
+			}
 		}
 	}
 	if len(r.AssumedToDelete) > 0 {
@@ -580,6 +595,13 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 			p("%s\n", d.Command)
 		}
 		p("```\n\n")
+		if refs := passedAtLines(r.ToDelete); len(refs) > 0 {
+			p("Then remove their `env:` entries:\n\n")
+			for _, ref := range refs {
+				p("- %s line %d, %s\n", code(ref.File), ref.Line, md(ref.Context))
+			}
+			p("\n")
+		}
 	}
 	if len(r.AssumedToDelete) > 0 {
 		p("### Safe to delete, name assumed\n\nNo workflow passes these names to the script: check which GitHub secret holds each credential first.\n\n```sh\n")

@@ -80,6 +80,10 @@ type Deletion struct {
 	// Reason says why the line is apart from the plain list (the name is
 	// assumed).
 	Reason string `json:"reason,omitempty"`
+	// PassedAt, once --rewrite removed every registration reading the
+	// secret, are the env: entries still handing it to the script: remove
+	// them with it.
+	PassedAt []Reference `json:"passed_at,omitempty"`
 }
 
 // Summary counts the report.
@@ -333,6 +337,7 @@ func BuildReport(s *Script, inventory []labels.Entry, opts Options) *Report {
 		}
 	}
 	r.ToDelete = deletions(toDelete, opts.Repo, "")
+	addPassedAt(r.ToDelete, r.Variables, wf, steps)
 	r.AssumedToDelete = deletions(assumedDelete, opts.Repo, "name assumed: no workflow passes ")
 	r.Summary.AssumedToDelete = len(r.AssumedToDelete)
 	if wf == nil && len(r.ToDelete) > 0 {
@@ -433,6 +438,29 @@ func splitPlumbing(all []Unrecognized, wf *Workflows, steps *scriptSteps) (unrec
 		}
 	}
 	return unrec, plumbing
+}
+
+// addPassedAt lists, for the deletions whose variables the script no longer
+// reads (only markers are left), the env: entries that still pass them to
+// the script's steps.
+func addPassedAt(ds []Deletion, vars []Variable, wf *Workflows, steps *scriptSteps) {
+	if wf == nil {
+		return
+	}
+	gone := map[string]bool{}
+	for _, v := range vars {
+		if v.Registrations == 0 && v.Removed > 0 {
+			gone[v.Name] = true
+		}
+	}
+	for i := range ds {
+		d := &ds[i]
+		for _, m := range wf.EnvMappings {
+			if m.Secret == d.Secret && gone[m.Env] && steps.reaches(m.File, m.scope) {
+				d.PassedAt = append(d.PassedAt, Reference{File: m.File, Line: m.Line, Context: m.Context, Secret: m.Secret})
+			}
+		}
+	}
 }
 
 // deletions turns secret -> variables into sorted delete lines; reason,
