@@ -60,7 +60,12 @@ func scriptWords(s *Script) (words map[string]bool, indirect string, sources []s
 			words[w] = true
 		}
 	}
-	f, err := syntax.NewParser(syntax.Variant(syntax.LangBash)).Parse(bytes.NewReader(s.src), s.Name)
+	// The tree ReadScript parsed: its comments are not words (Walk hands
+	// them over as *syntax.Comment, which is skipped below).
+	f, err := s.file, error(nil)
+	if f == nil {
+		f, err = syntax.NewParser(syntax.Variant(syntax.LangBash)).Parse(bytes.NewReader(s.src), s.Name)
+	}
 	if err != nil {
 		// Cannot happen for a script that was read; fall back to every
 		// identifier of the text, comments included (never fewer names).
