@@ -12,10 +12,13 @@
 //     unrecognized rather than dropped;
 //   - reading GitHub workflow files (a real YAML parser) to map environment
 //     names to GitHub secret names and to find every other reference to a
-//     secret;
+//     secret, each attributed to its step: only entries reaching a step
+//     that runs the script feed it, everything else is another reader;
 //   - the report: matching registrations against a GSM inventory
-//     ([]labels.Entry) and deciding, per variable, whether its GitHub secret
-//     is safe to delete; rendered as a table, JSON or Markdown;
+//     ([]labels.Entry) and the enabled versions of the serving secrets
+//     (through the tiny VersionChecker interface, metadata only), and
+//     deciding, per variable, whether its GitHub secret is safe to delete;
+//     rendered as a table, JSON or Markdown;
 //   - the finishing actions: creating missing GSM secrets from the values in
 //     GITHUB_PROVIDED_SECRETS_JSON (through the tiny SecretCreator interface),
 //     rewriting the script without its served registrations, and checking the

@@ -2,6 +2,7 @@ package migrate
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"os"
 	"strings"
@@ -26,7 +27,7 @@ func TestExampleReadme(t *testing.T) {
 	for _, s := range seed.Secrets {
 		secrets[s.Name] = s.Labels
 	}
-	s, err := ReadScriptFile("examples/migrate/ci_credentials.sh")
+	s, err := ReadScriptFile(context.Background(), "examples/migrate/ci_credentials.sh")
 	if err != nil {
 		t.Fatal(err)
 	}

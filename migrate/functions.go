@@ -12,26 +12,112 @@ import (
 // alwaysBases are written under bases/ whatever the script says.
 var alwaysBases = []string{"base-normalization"}
 
+// funcFacts is what one pass learns of a function body (its nested
+// function declarations left out: they are functions of their own).
+type funcFacts struct {
+	decl     *syntax.FuncDecl
+	pos      [3]bool // $1 and $2 are read (index 1, 2)
+	secrets  bool    // a literal mentions "secrets"
+	calls    map[string]bool
+	isHelper bool
+}
+
 // scanFunctions reads the function declarations (which helpers exist, in
 // what argument order, which connectors go to bases/) and collects the
-// comments outside function bodies.
+// comments outside function bodies. It walks the tree once: facts about
+// subtrees (does it mention bases/? which functions does a body call?) are
+// gathered bottom-up, so that deeply nested input costs linear time.
 func (a *analyzer) scanFunctions(f *syntax.File) {
-	decls := map[string]*syntax.FuncDecl{}
+	decls := map[string]*funcFacts{}
+	var order []*funcFacts
+	orderOf := map[string]int{}
 	var ranges [][2]uint
 	var comments []syntax.Comment
-	syntax.Walk(f, func(n syntax.Node) bool {
+	// Each open node carries whether a literal below it mentions bases/.
+	type frame struct {
+		node  syntax.Node
+		bases bool
+	}
+	var stack []frame
+	var funcs []*funcFacts // open function declarations, innermost last
+	basesStmts := map[*syntax.Stmt]bool{}
+	var ifs []*syntax.IfClause
+	var cases []*syntax.CaseClause
+	chained := map[*syntax.IfClause]bool{}
+	lit := func(v string) {
+		if strings.Contains(v, "bases/") && len(stack) > 0 {
+			stack[len(stack)-1].bases = true
+		}
+		if len(funcs) > 0 && strings.Contains(v, "secrets") {
+			funcs[len(funcs)-1].secrets = true
+		}
+	}
+	a.walk(f, func(n syntax.Node) bool {
+		if n == nil {
+			top := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			if top.bases {
+				if st, ok := top.node.(*syntax.Stmt); ok {
+					basesStmts[st] = true
+				}
+				if len(stack) > 0 {
+					stack[len(stack)-1].bases = true
+				}
+			}
+			if _, ok := top.node.(*syntax.FuncDecl); ok {
+				funcs = funcs[:len(funcs)-1]
+			}
+			return true
+		}
+		stack = append(stack, frame{node: n})
 		switch n := n.(type) {
 		case *syntax.FuncDecl:
+			ff := &funcFacts{decl: n, calls: map[string]bool{}}
+			funcs = append(funcs, ff)
 			if n.Name != nil {
-				decls[n.Name.Value] = n
+				// A later definition replaces an earlier one, as in bash.
+				if i, ok := orderOf[n.Name.Value]; ok {
+					order[i] = ff
+				} else {
+					orderOf[n.Name.Value] = len(order)
+					order = append(order, ff)
+				}
+				decls[n.Name.Value] = ff
 			}
 			ranges = append(ranges, [2]uint{n.Pos().Offset(), n.End().Offset()})
 		case *syntax.Comment:
 			comments = append(comments, *n)
+		case *syntax.Lit:
+			lit(n.Value)
+		case *syntax.SglQuoted:
+			lit(n.Value)
+		case *syntax.ParamExp:
+			if len(funcs) > 0 && n.Param != nil && (n.Param.Value == "1" || n.Param.Value == "2") {
+				funcs[len(funcs)-1].pos[n.Param.Value[0]-'0'] = true
+			}
+		case *syntax.CallExpr:
+			if len(funcs) > 0 && len(n.Args) > 0 {
+				if name := n.Args[0].Lit(); name != "" {
+					funcs[len(funcs)-1].calls[name] = true
+				}
+			}
+		case *syntax.IfClause:
+			if n.Else != nil {
+				chained[n.Else] = true
+			}
+			if !chained[n] {
+				ifs = append(ifs, n)
+			}
+		case *syntax.CaseClause:
+			cases = append(cases, n)
 		}
 		return true
 	})
+	if a.err != nil {
+		return
+	}
 	sort.Slice(comments, func(i, j int) bool { return comments[i].Hash.Offset() < comments[j].Hash.Offset() })
+	ranges = mergeRanges(ranges)
 	for _, c := range comments {
 		if !inRanges(c.Hash.Offset(), ranges) {
 			a.comments = append(a.comments, c)
@@ -45,27 +131,42 @@ func (a *analyzer) scanFunctions(f *syntax.File) {
 	a.helpers = map[string]Helper{}
 	for name, h := range knownHelpers {
 		if d, ok := decls[name]; ok {
-			h = inferHelper(d, h)
+			h = inferHelper(d.decl, h)
 			h.Defined = true
+			d.isHelper = true
 		}
 		a.helpers[name] = h
 	}
 	// A defined function is a helper when it takes a connector and a value
-	// ($1 and $2) and writes under a secrets folder or calls a helper.
-	// Repeat so a wrapper of a wrapper is found too.
-	for changed := true; changed; {
-		changed = false
-		for name, d := range decls {
-			if _, ok := a.helpers[name]; ok {
-				continue
+	// ($1 and $2) and writes under a secrets folder or calls a helper: a
+	// worklist, so a wrapper of a wrapper is found too, each body once.
+	callers := map[string][]*funcFacts{}
+	var queue []*funcFacts
+	for _, ff := range order {
+		if ff.isHelper {
+			continue
+		}
+		if ff.pos[1] && ff.pos[2] {
+			for c := range ff.calls {
+				callers[c] = append(callers[c], ff)
 			}
-			if usesPositionals(d.Body) && (mentions(d.Body, "secrets") || a.callsHelper(d.Body)) {
-				h := inferHelper(d, Helper{Name: name, Connector: 1, Value: 2, File: 3, DefaultFile: "config.json", Shape: 2})
-				h.Defined = true
-				a.helpers[name] = h
-				changed = true
+			if ff.secrets || a.callsKnown(ff) {
+				queue = append(queue, ff)
 			}
 		}
+	}
+	for len(queue) > 0 && a.alive() {
+		ff := queue[0]
+		queue = queue[1:]
+		if ff.isHelper {
+			continue
+		}
+		ff.isHelper = true
+		name := ff.decl.Name.Value
+		h := inferHelper(ff.decl, Helper{Name: name, Connector: 1, Value: 2, File: 3, DefaultFile: "config.json", Shape: 2})
+		h.Defined = true
+		a.helpers[name] = h
+		queue = append(queue, callers[name]...)
 	}
 	for _, h := range a.helpers {
 		a.s.Helpers = append(a.s.Helpers, h)
@@ -76,52 +177,79 @@ func (a *analyzer) scanFunctions(f *syntax.File) {
 	for _, b := range alwaysBases {
 		a.bases[b] = true
 	}
-	syntax.Walk(f, func(n syntax.Node) bool {
-		switch n := n.(type) {
-		case *syntax.IfClause:
-			a.basesFromIf(n)
-		case *syntax.CaseClause:
-			for _, it := range n.Items {
-				if !stmtsMention(it.Stmts, "bases/") {
-					continue
-				}
-				for _, p := range it.Patterns {
-					if c := p.Lit(); labels.ValidateConnector(c) == nil {
-						a.bases[c] = true
-					}
+	mention := func(list []*syntax.Stmt) bool {
+		for _, st := range list {
+			if basesStmts[st] {
+				return true
+			}
+		}
+		return false
+	}
+	for _, ic := range ifs {
+		a.basesFromIf(ic, mention)
+	}
+	for _, cc := range cases {
+		for _, it := range cc.Items {
+			if !mention(it.Stmts) {
+				continue
+			}
+			for _, p := range it.Patterns {
+				if c := p.Lit(); labels.ValidateConnector(c) == nil {
+					a.bases[c] = true
 				}
 			}
 		}
-		return true
-	})
+	}
 	for b := range a.bases {
 		a.s.Bases = append(a.s.Bases, b)
 	}
 	sort.Strings(a.s.Bases)
 }
 
-func inRanges(off uint, ranges [][2]uint) bool {
-	for _, r := range ranges {
-		if off >= r[0] && off < r[1] {
+// callsKnown reports whether a body calls a helper known so far.
+func (a *analyzer) callsKnown(ff *funcFacts) bool {
+	for c := range ff.calls {
+		if _, ok := a.helpers[c]; ok {
 			return true
 		}
 	}
 	return false
 }
 
+// mergeRanges sorts ranges and joins those that overlap, so that a lookup
+// is one binary search however deeply the functions nest.
+func mergeRanges(ranges [][2]uint) [][2]uint {
+	sort.Slice(ranges, func(i, j int) bool { return ranges[i][0] < ranges[j][0] })
+	var out [][2]uint
+	for _, r := range ranges {
+		if n := len(out); n > 0 && r[0] < out[n-1][1] {
+			out[n-1][1] = max(out[n-1][1], r[1])
+			continue
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// inRanges reports whether off falls inside one of ranges (merged).
+func inRanges(off uint, ranges [][2]uint) bool {
+	i := sort.Search(len(ranges), func(i int) bool { return ranges[i][0] > off })
+	return i > 0 && off < ranges[i-1][1]
+}
+
 // basesFromIf reads `if [ "$c" = "base-normalization" ]; then dir=.../bases/...`
 // (and the != form with bases/ in the else branch).
-func (a *analyzer) basesFromIf(ic *syntax.IfClause) {
+func (a *analyzer) basesFromIf(ic *syntax.IfClause, mention func([]*syntax.Stmt) bool) {
 	for c := ic; c != nil && c.Cond != nil; c = c.Else {
 		eq, ne := comparands(c.Cond)
 		if len(eq) == 0 && len(ne) == 0 {
-			continue // nothing to learn: do not walk the branches
+			continue // nothing to learn
 		}
-		if stmtsMention(c.Then, "bases/") {
+		if mention(c.Then) {
 			for _, s := range eq {
 				a.bases[s] = true
 			}
-		} else if c.Else != nil && c.Else.Cond == nil && stmtsMention(c.Else.Then, "bases/") {
+		} else if c.Else != nil && c.Else.Cond == nil && mention(c.Else.Then) {
 			for _, s := range ne {
 				a.bases[s] = true
 			}
@@ -204,57 +332,6 @@ func litValue(w *syntax.Word) string {
 	return b.String()
 }
 
-func stmtsMention(list []*syntax.Stmt, sub string) bool {
-	for _, st := range list {
-		if mentions(st, sub) {
-			return true
-		}
-	}
-	return false
-}
-
-// mentions reports whether a literal text inside n contains sub.
-func mentions(n syntax.Node, sub string) bool {
-	found := false
-	syntax.Walk(n, func(n syntax.Node) bool {
-		if found {
-			return false
-		}
-		switch n := n.(type) {
-		case *syntax.Lit:
-			found = strings.Contains(n.Value, sub)
-		case *syntax.SglQuoted:
-			found = strings.Contains(n.Value, sub)
-		}
-		return !found
-	})
-	return found
-}
-
-func usesPositionals(body *syntax.Stmt) bool {
-	has := map[string]bool{}
-	syntax.Walk(body, func(n syntax.Node) bool {
-		if pe, ok := n.(*syntax.ParamExp); ok && pe.Param != nil {
-			has[pe.Param.Value] = true
-		}
-		return true
-	})
-	return has["1"] && has["2"]
-}
-
-func (a *analyzer) callsHelper(body *syntax.Stmt) bool {
-	found := false
-	syntax.Walk(body, func(n syntax.Node) bool {
-		if ce, ok := n.(*syntax.CallExpr); ok && len(ce.Args) > 0 {
-			if _, ok := a.helpers[ce.Args[0].Lit()]; ok {
-				found = true
-			}
-		}
-		return !found
-	})
-	return found
-}
-
 // inferHelper reads the argument order from the body's assignments
 // (`local connector_name=$1`, `local creds=$2`,
 // `local cred_filename=${3:-config.json}`), falling back to h's order.
@@ -263,6 +340,8 @@ func inferHelper(d *syntax.FuncDecl, h Helper) Helper {
 	defaults := map[int]string{}
 	syntax.Walk(d.Body, func(n syntax.Node) bool {
 		switch n := n.(type) {
+		case *syntax.FuncDecl:
+			return false // a nested function's arguments are its own
 		case *syntax.Assign:
 			if n.Name == nil || n.Value == nil {
 				return true
@@ -342,7 +421,7 @@ func (a *analyzer) functionReads(f *syntax.File) {
 			}
 		}
 	}
-	syntax.Walk(f, func(n syntax.Node) bool {
+	a.walk(f, func(n syntax.Node) bool {
 		switch n := n.(type) {
 		case *syntax.Assign:
 			if n.Name != nil {
@@ -366,7 +445,7 @@ func (a *analyzer) functionReads(f *syntax.File) {
 		for _, st := range list {
 			var vars []string
 			reads := func(n syntax.Node) {
-				syntax.Walk(n, func(n syntax.Node) bool {
+				a.walk(n, func(n syntax.Node) bool {
 					if pe, ok := n.(*syntax.ParamExp); ok && pe.Param != nil {
 						if name := pe.Param.Value; !own[name] && secretLike(name) {
 							vars = union(vars, []string{name})
@@ -394,12 +473,13 @@ func (a *analyzer) functionReads(f *syntax.File) {
 			if len(vars) > 0 {
 				a.s.Unrecognized = append(a.s.Unrecognized, Unrecognized{
 					Line: int(st.Pos().Line()), Text: a.text(st), Variables: vars,
-					Reason: "plumbing in function " + fn + " reads " + dollarList(vars) + ", which the script never sets",
+					Reason:   "plumbing in function " + fn + " reads " + dollarList(vars) + ", which the script never sets",
+					plumbing: true,
 				})
 			}
 		}
 	}
-	syntax.Walk(f, func(n syntax.Node) bool {
+	a.walk(f, func(n syntax.Node) bool {
 		if fd, ok := n.(*syntax.FuncDecl); ok && fd.Name != nil && fd.Body != nil {
 			visit(fd.Name.Value, []*syntax.Stmt{fd.Body}, 0)
 			return false // nested declarations are visited as statements

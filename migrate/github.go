@@ -52,10 +52,19 @@ func SplitRepo(repo string) (owner, name string, err error) {
 	return owner, name, nil
 }
 
+// GitHubClient is a go-github client and the token it sends, which every
+// message built from the server's answers is scrubbed of.
+type GitHubClient struct {
+	gh    *github.Client
+	token string
+}
+
 // NewGitHubClient returns a go-github client authenticated with token.
 // baseURL overrides https://api.github.com/ (GitHub Enterprise, or a test
-// server); Actions sets it in GITHUB_API_URL.
-func NewGitHubClient(token, baseURL string) (*github.Client, error) {
+// server); Actions sets it in GITHUB_API_URL. Plain http is refused unless
+// the host is a loopback address: the token must not cross a network in
+// clear text.
+func NewGitHubClient(token, baseURL string) (*GitHubClient, error) {
 	c := github.NewClient(&http.Client{Timeout: 30 * time.Second}).WithAuthToken(token)
 	if baseURL != "" {
 		if !strings.HasSuffix(baseURL, "/") {
@@ -63,11 +72,14 @@ func NewGitHubClient(token, baseURL string) (*github.Client, error) {
 		}
 		u, err := url.Parse(baseURL)
 		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			return nil, &InputError{File: "GitHub API URL", Msg: fmt.Sprintf("%q is not an http(s) URL", baseURL)}
+			return nil, &InputError{File: "GitHub API URL", Msg: fmt.Sprintf("%q is not an http(s) URL", serverText(baseURL, token))}
+		}
+		if err := checkAPIURL(u); err != nil {
+			return nil, err
 		}
 		c.BaseURL = u
 	}
-	return c, nil
+	return &GitHubClient{gh: c, token: token}, nil
 }
 
 // maxPages bounds the listing (100 secrets a page; GitHub allows far fewer
@@ -80,7 +92,8 @@ const maxPages = 100
 // organization-level. With workflows it
 // also lists repository secrets nothing references. It does not change r:
 // ApplyGitHubCheck does.
-func CheckGitHub(ctx context.Context, gh *github.Client, repo string, r *Report, wf *Workflows) (*GitHubCheck, error) {
+func CheckGitHub(ctx context.Context, c *GitHubClient, repo string, r *Report, wf *Workflows) (*GitHubCheck, error) {
+	gh := c.gh
 	owner, name, err := SplitRepo(repo)
 	if err != nil {
 		return nil, err
@@ -90,7 +103,7 @@ func CheckGitHub(ctx context.Context, gh *github.Client, repo string, r *Report,
 		return gh.Actions.ListRepoSecrets(ctx, owner, name, opts)
 	})
 	if err != nil {
-		return nil, explainGitHub(err, repo, "list the Actions secrets of")
+		return nil, explainGitHub(err, repo, "list the Actions secrets of", c.token)
 	}
 	orgSecrets, err := listAll(ctx, func(opts *github.ListOptions) (*github.Secrets, *github.Response, error) {
 		return gh.Actions.ListRepoOrgSecrets(ctx, owner, name, opts)
@@ -99,11 +112,11 @@ func CheckGitHub(ctx context.Context, gh *github.Client, repo string, r *Report,
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		res.Notes = append(res.Notes, "organization secrets were not checked: "+explainGitHub(err, repo, "list the organization secrets of").Error())
+		res.Notes = append(res.Notes, "organization secrets were not checked: "+explainGitHub(err, repo, "list the organization secrets of", c.token).Error())
 		orgSecrets = map[string]bool{}
 	}
 
-	deletable := append([]Deletion{}, r.ToDelete...)
+	deletable := append(append([]Deletion{}, r.ToDelete...), r.AssumedToDelete...)
 	for _, u := range r.UnusedGitHubSecrets {
 		deletable = append(deletable, Deletion{Secret: u.Secret, Variables: u.Env})
 	}
@@ -172,14 +185,19 @@ func (r *Report) ApplyGitHubCheck(g *GitHubCheck) {
 	for _, s := range g.Organization {
 		state[s] = GitHubOrganization
 	}
-	still := []Deletion{}
-	for _, d := range r.ToDelete {
-		if state[d.Secret] == "" {
-			d.Command = "gh secret delete " + d.Secret + " --repo " + g.Repo
-			still = append(still, d)
+	keep := func(list []Deletion) []Deletion {
+		still := []Deletion{}
+		for _, d := range list {
+			if state[d.Secret] == "" {
+				d.Command = "gh secret delete " + d.Secret + " --repo " + g.Repo
+				still = append(still, d)
+			}
 		}
+		return still
 	}
-	r.ToDelete = still
+	r.ToDelete = keep(r.ToDelete)
+	r.AssumedToDelete = keep(r.AssumedToDelete)
+	r.Summary.AssumedToDelete = len(r.AssumedToDelete)
 	for i := range r.UnusedGitHubSecrets {
 		u := &r.UnusedGitHubSecrets[i]
 		if st := state[u.Secret]; st != "" {
@@ -232,7 +250,7 @@ func (e *NotJSONError) Error() string {
 	detail := ""
 	var er *github.ErrorResponse
 	if !errors.As(e.Err, &er) {
-		detail = ": " + e.Err.Error()
+		detail = ": " + serverText(e.Err.Error(), "")
 	}
 	return fmt.Sprintf("the GitHub API at %s answered something that is not JSON (HTTP %d, %s%s): check that GITHUB_API_URL is the API's base URL (https://api.github.com/, or https://HOST/api/v3/ for GitHub Enterprise) and that no proxy answers in its place",
 		e.URL, e.Status, ct, detail)
@@ -268,9 +286,10 @@ func notJSON(err error, resp *github.Response) error {
 	return &NotJSONError{URL: u, Status: resp.StatusCode, ContentType: ct, Err: err}
 }
 
-// explainGitHub turns API errors into a sentence with the likely fix. The
-// token never appears: go-github does not put it in errors.
-func explainGitHub(err error, repo, op string) error {
+// explainGitHub turns API errors into a sentence with the likely fix. Of
+// what the server sent, only the API's "message" is printed, through
+// serverText (token redacted, control characters escaped).
+func explainGitHub(err error, repo, op, token string) error {
 	var nj *NotJSONError
 	if errors.As(err, &nj) {
 		return fmt.Errorf("%w: cannot %s %s: %w", ErrGitHub, op, repo, nj)
@@ -293,9 +312,9 @@ func explainGitHub(err error, repo, op string) error {
 			}
 			return fmt.Errorf("%w: cannot %s %s: not found (404): check OWNER/NAME, and that the token can see the repository%s", ErrGitHub, op, repo, hint)
 		}
-		return fmt.Errorf("%w: cannot %s %s: HTTP %d: %s", ErrGitHub, op, repo, er.Response.StatusCode, er.Message)
+		return fmt.Errorf("%w: cannot %s %s: HTTP %d: %s", ErrGitHub, op, repo, er.Response.StatusCode, serverText(er.Message, token))
 	}
-	return fmt.Errorf("%w: cannot %s %s: %v", ErrGitHub, op, repo, err)
+	return fmt.Errorf("%w: cannot %s %s: %s", ErrGitHub, op, repo, serverText(err.Error(), token))
 }
 
 func sortedUnique(l []string) []string {

@@ -66,11 +66,12 @@ func fakeGitHub(t *testing.T, repoSecrets, orgSecrets []string, orgStatus int, c
 func TestCheckGitHub(t *testing.T) {
 	dir := t.TempDir()
 	writeFile(t, dir+"/ci.yml", `
-env:
-  A_CREDS: ${{ secrets.A_CREDS }}
 jobs:
   j:
     steps:
+      - run: ./test.sh
+        env:
+          A_CREDS: ${{ secrets.A_CREDS }}
       - run: echo ${{ secrets.USED_ELSEWHERE }}
 `)
 	wf, err := ReadWorkflows(dir)
@@ -154,5 +155,39 @@ func TestCheckGitHubErrors(t *testing.T) {
 	}
 	if _, err := NewGitHubClient("t", "ftp://x"); !errors.Is(err, ErrBadInput) {
 		t.Errorf("bad URL: %v", err)
+	}
+}
+
+// What a server sends is printed on one line, without the token, and can
+// never start a GitHub Actions workflow command.
+func TestServerText(t *testing.T) {
+	const token = "ghp_secretTokenValue"
+	got := serverText("Validation Failed\nAuthorization: Bearer "+token+"\r::add-mask::x\u2028::stop-commands::s\x1b[31m", token)
+	if strings.Contains(got, token) || strings.ContainsAny(got, "\n\r\u2028\x1b") {
+		t.Errorf("not scrubbed: %q", got)
+	}
+	if want := `Validation Failed\nAuthorization: Bearer [redacted]\r::add-mask::x\u2028::stop-commands::s\u001b[31m`; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	if got := serverText("::error::boom", ""); strings.HasPrefix(got, "::") {
+		t.Errorf("%q starts a workflow command", got)
+	}
+	if got := serverText(strings.Repeat("x", 5000), ""); len(got) > maxServerText+10 {
+		t.Errorf("%d bytes kept", len(got))
+	}
+}
+
+// Plain http carries the token in clear text: only to this machine.
+func TestNewGitHubClientRefusesPlainHTTP(t *testing.T) {
+	for _, u := range []string{"http://127.0.0.1:8080/", "http://localhost/api/v3", "http://[::1]:9/", "https://github.example.com/api/v3/"} {
+		if _, err := NewGitHubClient("t", u); err != nil {
+			t.Errorf("%s refused: %v", u, err)
+		}
+	}
+	for _, u := range []string{"http://github.example.com/api/v3/", "http://10.0.0.1/", "http://127.0.0.1.example.com/", "ftp://x/"} {
+		_, err := NewGitHubClient("t", u)
+		if !errors.Is(err, ErrBadInput) {
+			t.Errorf("%s accepted (%v)", u, err)
+		}
 	}
 }

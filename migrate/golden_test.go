@@ -2,6 +2,7 @@ package migrate
 
 import (
 	"bytes"
+	"context"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -20,7 +21,7 @@ func TestGolden(t *testing.T) {
 	for _, path := range scripts {
 		name := strings.TrimSuffix(filepath.Base(path), ".sh")
 		t.Run(name, func(t *testing.T) {
-			s, err := ReadScriptFile(path)
+			s, err := ReadScriptFile(context.Background(), path)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -2,6 +2,7 @@ package migrate
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -42,13 +43,14 @@ func (e *InputError) Is(target error) bool { return target == ErrBadInput }
 
 // ReadScriptFile reads and parses the legacy script at path. It refuses a
 // directory, anything that is not a regular file (a FIFO would block), a file
-// over MaxScriptSize, and everything ReadScript refuses.
-func ReadScriptFile(path string) (*Script, error) {
+// over MaxScriptSize, and everything ReadScript refuses. It stops with
+// ctx's error once ctx is cancelled.
+func ReadScriptFile(ctx context.Context, path string) (*Script, error) {
 	data, err := readTextFile(path, "script", "tools/bin/ci_credentials.sh")
 	if err != nil {
 		return nil, err
 	}
-	return ReadScript(path, data)
+	return ReadScriptContext(ctx, path, data)
 }
 
 // readTextFile reads a bounded regular file, with errors that name it.

@@ -50,6 +50,9 @@ func (r *Report) SummaryLine() string {
 	if s.UnusedGitHubSecrets > 0 {
 		line += fmt.Sprintf("; %d unused GitHub %s", s.UnusedGitHubSecrets, pluralWord(s.UnusedGitHubSecrets, "secret", "secrets"))
 	}
+	if s.NameAssumed > 0 {
+		line += fmt.Sprintf("; %d %s no workflow passes", s.NameAssumed, pluralWord(s.NameAssumed, "name", "names"))
+	}
 	return line
 }
 
@@ -72,6 +75,24 @@ func orDash(s string) string {
 	return s
 }
 
+// where names a registration's file for people: connector/file, or the
+// path of a write outside the connector folders.
+func (reg Registration) where() string {
+	if reg.Kind == KindOutside {
+		return reg.Path
+	}
+	return reg.Connector + "/" + reg.File
+}
+
+// cells are the CONNECTOR and FILE columns: a write outside the connector
+// folders has no connector, and its file is its whole path.
+func (reg Registration) cells() (string, string) {
+	if reg.Kind == KindOutside {
+		return "-", reg.Path
+	}
+	return reg.Connector, reg.File
+}
+
 func variableCell(reg Registration) string {
 	v := strings.Join(reg.Sources, "+")
 	if len(reg.Via) > 0 {
@@ -79,6 +100,38 @@ func variableCell(reg Registration) string {
 	}
 	return v
 }
+
+// registrationsCell counts the registrations, and those --rewrite removed.
+func (v Variable) registrationsCell() string {
+	if v.Removed > 0 {
+		return fmt.Sprintf("%d (+%d removed)", v.Registrations, v.Removed)
+	}
+	return strconv.Itoa(v.Registrations)
+}
+
+// migratedTitle heads the registrations an earlier --rewrite removed.
+const migratedTitle = "REMOVED BY --rewrite (marker comments; once their GitHub secrets are deleted, the comments can go)"
+
+// passedAtLines are the env: entries to remove with the deletions.
+func passedAtLines(ds []Deletion) []Reference {
+	var out []Reference
+	for _, d := range ds {
+		out = append(out, d.PassedAt...)
+	}
+	return out
+}
+
+// assumed reports whether the variable's GitHub secret name is a guess:
+// no workflow passes it, or no workflow was read.
+func (v Variable) assumed(workflowsChecked bool) bool {
+	return v.NameAssumed || !workflowsChecked && !v.Mapped
+}
+
+// assumedTitle heads the delete lines whose GitHub secret name is a guess.
+const assumedTitle = "SAFE TO DELETE, NAME ASSUMED (no workflow passes these names to the script: check which GitHub secret holds each credential first)"
+
+// possibleTitle heads the secrets that may hold what an assumed name reads.
+const possibleTitle = "POSSIBLE SOURCES (passed to the script under names it does not read, while it reads names nothing passes: likely the same credential renamed; not safe to delete)"
 
 // statusText is the variable's status for people: a leftover that is
 // leftover only because its secret is read elsewhere says so.
@@ -161,13 +214,20 @@ func (r *Report) WriteTable(w io.Writer) error {
 	} else {
 		p("LINE\tCONNECTOR\tFILE\tVARIABLE\tKIND\tSTATUS\tGSM SECRET\n")
 		for _, reg := range r.Registrations {
-			p("%d\t%s\t%s\t%s\t%s\t%s\t%s\n", reg.Line, reg.Connector, reg.File, variableCell(reg), reg.Kind, reg.Status, orDash(reg.GSMSecret))
+			conn, file := reg.cells()
+			p("%d\t%s\t%s\t%s\t%s\t%s\t%s\n", reg.Line, conn, file, variableCell(reg), reg.Kind, reg.Status, orDash(reg.GSMSecret))
+		}
+	}
+	if len(r.Migrated) > 0 {
+		p("\n%s\nLINE\tCONNECTOR\tFILE\tVARIABLE\tSTATUS\tGSM SECRET AT REWRITE\n", migratedTitle)
+		for _, m := range r.Migrated {
+			p("%d\t%s\t%s\t%s\t%s\t%s\n", m.Line, m.Connector, m.File, strings.Join(m.Variables, "+"), m.Status, m.GSMSecret)
 		}
 	}
 	var notes []string
 	for _, reg := range r.Registrations {
 		if reg.Note != "" {
-			notes = append(notes, fmt.Sprintf("line %d (%s/%s): %s", reg.Line, reg.Connector, reg.File, reg.Note))
+			notes = append(notes, fmt.Sprintf("line %d (%s): %s", reg.Line, reg.where(), reg.Note))
 		}
 	}
 	if len(notes) > 0 {
@@ -182,10 +242,10 @@ func (r *Report) WriteTable(w io.Writer) error {
 		p("VARIABLE\tGITHUB SECRET\tREGISTRATIONS\tSERVED\tSTATUS\tLINES\n")
 		for _, v := range r.Variables {
 			sec := strings.Join(v.secrets(), ",")
-			if !v.Mapped {
+			if v.assumed(r.WorkflowsChecked) {
 				sec += " (assumed)"
 			}
-			p("%s\t%s\t%d\t%d\t%s\t%s\n", v.Name, sec, v.Registrations, v.Served, v.statusText(), ints(v.Lines))
+			p("%s\t%s\t%s\t%d\t%s\t%s\n", v.Name, sec, v.registrationsCell(), v.Served, v.statusText(), ints(v.Lines))
 		}
 		var refs []string
 		for _, v := range r.Variables {
@@ -241,6 +301,26 @@ func (r *Report) WriteTable(w io.Writer) error {
 		for _, d := range r.ToDelete {
 			p("%s\n", d.Command)
 		}
+		if refs := passedAtLines(r.ToDelete); len(refs) > 0 {
+			p("then remove their env: entries:\n")
+			for _, ref := range refs {
+				p("%s:%d\t%s\n", ref.File, ref.Line, ref.Context)
+			}
+		}
+	}
+	if len(r.AssumedToDelete) > 0 {
+		p("\n%s\n", assumedTitle)
+		for _, d := range r.AssumedToDelete {
+			p("%s\t# %s\n", d.Command, d.Reason)
+		}
+	}
+	if len(r.PossibleSources) > 0 {
+		p("\n%s\n", possibleTitle)
+		for _, u := range r.PossibleSources {
+			for _, ref := range u.PassedAt {
+				p("%s\t%s:%d %s\tmay hold %s\n", u.Secret, ref.File, ref.Line, ref.Context, strings.Join(u.PossibleSourceOf, ", "))
+			}
+		}
 	}
 	if len(r.UnusedGitHubSecrets) > 0 {
 		p("\nUNUSED GITHUB SECRETS (%s: safe to delete)\n", r.unusedTitle())
@@ -268,8 +348,35 @@ func (r *Report) WriteTable(w io.Writer) error {
 			fmt.Fprintf(w, "%s\n", s)
 		}
 	}
-	_, err := fmt.Fprintf(w, "\nSUMMARY: %s\n", r.SummaryLine())
-	return err
+	if _, err := fmt.Fprintf(w, "\nSUMMARY: %s\n", r.SummaryLine()); err != nil {
+		return err
+	}
+	if c := r.costLine(); c != "" {
+		_, err := fmt.Fprintf(w, "COST: %s\n", c)
+		return err
+	}
+	return nil
+}
+
+// costLine tells what reading Secret Manager cost: the read requests (the
+// listing and the version checks, against the project's 600 a minute) and
+// that no payload was read, unless --create-missing had to.
+func (r *Report) costLine() string {
+	c := r.Cost
+	if c == nil {
+		return ""
+	}
+	line := fmt.Sprintf("%d read %s (the listing, and %d %s of enabled versions)", c.ReadRequests, pluralWord(int(c.ReadRequests), "request", "requests"),
+		c.VersionChecks, pluralWord(c.VersionChecks, "check", "checks"))
+	if c.WriteRequests > 0 {
+		line += fmt.Sprintf(", %d write %s", c.WriteRequests, pluralWord(int(c.WriteRequests), "request", "requests"))
+	}
+	if c.AccessRequests == 0 {
+		line += "; no secret value read"
+	} else {
+		line += fmt.Sprintf(", %d value %s", c.AccessRequests, pluralWord(int(c.AccessRequests), "read", "reads"))
+	}
+	return line
 }
 
 func (a *Actions) writeText(w io.Writer) error {
@@ -391,6 +498,9 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 		status = "⏳"
 	}
 	p("%s **%s**\n\n", status, r.SummaryLine())
+	if c := r.costLine(); c != "" {
+		p("Cost: %s.\n\n", c)
+	}
 	if len(r.Registrations) > 0 {
 		p("| Line | Connector | File | Variable | Kind | Status | GSM secret |\n|---:|---|---|---|---|---|---|\n")
 		for _, reg := range r.Registrations {
@@ -402,7 +512,15 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 			if reg.Note != "" {
 				gsm = md(reg.Note)
 			}
-			p("| %d | %s | %s | %s | %s | %s | %s |\n", reg.Line, md(reg.Connector), md(reg.File), code(variableCell(reg)), reg.Kind, st, gsm)
+			conn, file := reg.cells()
+			p("| %d | %s | %s | %s | %s | %s | %s |\n", reg.Line, md(conn), md(file), code(variableCell(reg)), reg.Kind, st, gsm)
+		}
+		p("\n")
+	}
+	if len(r.Migrated) > 0 {
+		p("### Removed by `--rewrite`\n\nMarker comments; once their GitHub secrets are deleted, the comments can go.\n\n| Line | Connector | File | Variable | Status |\n|---:|---|---|---|---|\n")
+		for _, m := range r.Migrated {
+			p("| %d | %s | %s | %s | %s |\n", m.Line, md(m.Connector), md(m.File), code(strings.Join(m.Variables, "+")), m.Status)
 		}
 		p("\n")
 	}
@@ -410,10 +528,10 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 		p("### Variables\n\n| Variable | GitHub secret | Registrations | Served | Status |\n|---|---|---:|---:|---|\n")
 		for _, v := range r.Variables {
 			sec := code(strings.Join(v.secrets(), ", "))
-			if !v.Mapped {
+			if v.assumed(r.WorkflowsChecked) {
 				sec += " (assumed)"
 			}
-			p("| %s | %s | %d | %d | %s |\n", code(v.Name), sec, v.Registrations, v.Served, v.statusText())
+			p("| %s | %s | %s | %d | %s |\n", code(v.Name), sec, v.registrationsCell(), v.Served, v.statusText())
 		}
 		p("\n")
 		var refs []string
@@ -477,6 +595,29 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 			p("%s\n", d.Command)
 		}
 		p("```\n\n")
+		if refs := passedAtLines(r.ToDelete); len(refs) > 0 {
+			p("Then remove their `env:` entries:\n\n")
+			for _, ref := range refs {
+				p("- %s line %d, %s\n", code(ref.File), ref.Line, md(ref.Context))
+			}
+			p("\n")
+		}
+	}
+	if len(r.AssumedToDelete) > 0 {
+		p("### Safe to delete, name assumed\n\nNo workflow passes these names to the script: check which GitHub secret holds each credential first.\n\n```sh\n")
+		for _, d := range r.AssumedToDelete {
+			p("%s  # %s\n", d.Command, d.Reason)
+		}
+		p("```\n\n")
+	}
+	if len(r.PossibleSources) > 0 {
+		p("### Possible sources\n\nPassed to the script under names it does not read, while it reads names nothing passes: likely the same credential renamed; not safe to delete.\n\n")
+		for _, u := range r.PossibleSources {
+			for _, ref := range u.PassedAt {
+				p("- %s: %s line %d, %s; may hold %s\n", code(u.Secret), code(ref.File), ref.Line, md(ref.Context), md(strings.Join(u.PossibleSourceOf, ", ")))
+			}
+		}
+		p("\n")
 	}
 	if len(r.UnusedGitHubSecrets) > 0 {
 		p("### Unused GitHub secrets\n\nSafe to delete: %s.\n\n```sh\n", r.unusedTitle())

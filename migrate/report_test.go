@@ -2,6 +2,7 @@ package migrate
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"reflect"
 	"strings"
@@ -70,6 +71,8 @@ jobs:
       D_CREDS: ${{ secrets.D_CREDS }}
       OTHER_NAME: ${{ secrets.D_CREDS }}
       ALL: ${{ toJson(secrets) }}
+    steps:
+      - run: ./test.sh
 `)
 	wf, err := ReadWorkflows(dir)
 	if err != nil {
@@ -177,7 +180,7 @@ func TestMarkdownEscapes(t *testing.T) {
 // enumerated fields of docs/cli.md hold only the values it names and that
 // the summary counts what the arrays hold.
 func TestJSONContractValues(t *testing.T) {
-	s, err := ReadScriptFile("testdata/mixed.sh")
+	s, err := ReadScriptFile(context.Background(), "testdata/mixed.sh")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -89,8 +89,13 @@ func Rewrite(r *Report, dryRun bool) (*RewriteResult, error) {
 	s := r.script
 	res := &RewriteResult{Path: s.Name, DryRun: dryRun, Removed: []RemovedLines{}, Kept: []Skipped{}, Hints: []string{}}
 
-	var cut [][2]int
+	type edit struct {
+		start, end int
+		marker     string
+	}
+	var cut []edit
 	removedLines := map[int]bool{}
+	markers := map[int]string{} // last removed line -> the marker replacing the lines
 	manual := manualEdits(s, r.Registrations)
 	for i, reg := range r.Registrations {
 		if reg.Status != StatusServed {
@@ -100,8 +105,14 @@ func Rewrite(r *Report, dryRun bool) (*RewriteResult, error) {
 			res.Kept = append(res.Kept, Skipped{Line: reg.Line, Connector: reg.Connector, File: reg.File, Variable: reg.Variable, Reason: manual[i]})
 			continue
 		}
-		cut = append(cut, [2]int{reg.span.start, reg.span.end})
-		first, last := lineAt(s.src, reg.span.start), lineAt(s.src, max(reg.span.start, reg.span.end-1))
+		first, last := s.lineOf(reg.span.start), s.lineOf(max(reg.span.start, reg.span.end-1))
+		// The marker keeps the line's indentation and its end.
+		marker := string(s.src[reg.span.start:reg.span.stmt]) + markerText(reg)
+		if bytes.HasSuffix(s.src[reg.span.start:reg.span.end], []byte("\n")) {
+			marker += "\n"
+		}
+		cut = append(cut, edit{start: reg.span.start, end: reg.span.end, marker: marker})
+		markers[last] = strings.TrimSuffix(marker, "\n")
 		for l := first; l <= last; l++ {
 			removedLines[l] = true
 		}
@@ -110,15 +121,16 @@ func Rewrite(r *Report, dryRun bool) (*RewriteResult, error) {
 	if len(cut) == 0 {
 		return res, nil
 	}
-	sort.Slice(cut, func(i, j int) bool { return cut[i][0] < cut[j][0] })
+	sort.Slice(cut, func(i, j int) bool { return cut[i].start < cut[j].start })
 	var out bytes.Buffer
 	pos := 0
 	for _, c := range cut {
-		if c[0] < pos { // two registrations on one line range: already cut
+		if c.start < pos { // two registrations on one line range: already cut
 			continue
 		}
-		out.Write(s.src[pos:c[0]])
-		pos = c[1]
+		out.Write(s.src[pos:c.start])
+		out.WriteString(c.marker)
+		pos = c.end
 	}
 	out.Write(s.src[pos:])
 	newSrc := out.Bytes()
@@ -130,7 +142,7 @@ func Rewrite(r *Report, dryRun bool) (*RewriteResult, error) {
 	}
 	res.Hints = unusedAfter(s, res.Removed, r.Registrations, newFile)
 	res.Changed = true
-	res.Diff = UnifiedDiff(diffName("a", s.Name), diffName("b", s.Name), s.src, removedLines)
+	res.Diff = unifiedDiff(diffName("a", s.Name), diffName("b", s.Name), s.src, removedLines, markers)
 	if dryRun {
 		return res, nil
 	}
@@ -207,6 +219,12 @@ func diffName(prefix, path string) string {
 // UnifiedDiff renders the removal of the given lines (1-based) from old as a
 // unified diff with three lines of context, as diff -u prints it.
 func UnifiedDiff(oldName, newName string, old []byte, removed map[int]bool) string {
+	return unifiedDiff(oldName, newName, old, removed, nil)
+}
+
+// unifiedDiff is UnifiedDiff where some removed lines are followed by a
+// line added in their place (added maps the removed line to the new text).
+func unifiedDiff(oldName, newName string, old []byte, removed map[int]bool, added map[int]string) string {
 	if len(removed) == 0 {
 		return ""
 	}
@@ -235,9 +253,16 @@ func UnifiedDiff(oldName, newName string, old []byte, removed map[int]bool) stri
 		start := max(idx[i]-ctx, 0)
 		end := min(idx[j]+ctx+1, n)
 		inHunk := j - i + 1
+		addedInHunk := 0
+		for _, l := range idx[i : j+1] {
+			if _, ok := added[l+1]; ok {
+				addedInHunk++
+			}
+		}
 		oldCount := end - start
 		newStart := start - deletedBefore
-		fmt.Fprintf(&b, "@@ -%s +%s @@\n", hunkRange(start+1, oldCount), hunkRange(newStart+1, oldCount-inHunk))
+		newCount := oldCount - inHunk + addedInHunk
+		fmt.Fprintf(&b, "@@ -%s +%s @@\n", hunkRange(start+1, oldCount), hunkRange(newStart+1, newCount))
 		for k := start; k < end; k++ {
 			line := lines[k]
 			text := strings.TrimSuffix(line, "\n")
@@ -251,8 +276,14 @@ func UnifiedDiff(oldName, newName string, old []byte, removed map[int]bool) stri
 			if !strings.HasSuffix(line, "\n") {
 				b.WriteString("\\ No newline at end of file\n")
 			}
+			if m, ok := added[k+1]; ok {
+				b.WriteString("+" + m + "\n")
+				if !strings.HasSuffix(line, "\n") {
+					b.WriteString("\\ No newline at end of file\n")
+				}
+			}
 		}
-		deletedBefore += inHunk
+		deletedBefore += inHunk - addedInHunk
 		i = j + 1
 	}
 	return b.String()

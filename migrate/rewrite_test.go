@@ -1,6 +1,7 @@
 package migrate
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -61,7 +62,7 @@ func TestRewrite(t *testing.T) {
 		t.Fatal(err)
 	}
 	report := func() *Report {
-		s, err := ReadScriptFile(path)
+		s, err := ReadScriptFile(context.Background(), path)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -82,20 +83,26 @@ set -e
 write_standard_creds() { echo "$2" > "airbyte-integrations/connectors/$1/secrets/${3:-config.json}"; }
 
 mkdir -p airbyte-integrations/connectors/source-a/secrets
+# ci-secrets migrate: source-a/config.json now comes from Secret Manager (SECRET_SOURCE-A_CREDS); it was $A_CREDS
 DERIVED=$(echo "$BASE_CREDS" | jq .)
+# ci-secrets migrate: source-b/config.json now comes from Secret Manager (SECRET_SOURCE-B_CREDS); it was $BASE_CREDS
+# ci-secrets migrate: source-c/config.json now comes from Secret Manager (SECRET_SOURCE-C_CREDS); it was $C_CREDS
+	# ci-secrets migrate: source-d/config.json now comes from Secret Manager (SECRET_SOURCE-D_CREDS); it was $D_CREDS
 write_standard_creds source-e "$E_CREDS"; echo done
 mkdir -p x && write_standard_creds source-f "$F_CREDS"
 if [ -n "$ALL" ]; then
   write_standard_creds source-g "$G_CREDS"
 fi
 if true; then
+  # ci-secrets migrate: source-h/config.json now comes from Secret Manager (SECRET_SOURCE-H_CREDS); it was $H_CREDS
   echo "still here"
 fi
 cat > airbyte-integrations/connectors/source-i/secrets/config.json <<EOF
 $I_CREDS
 EOF
 write_standard_creds source-leftover "$LEFT_CREDS"
-`
+# ci-secrets migrate: source-j/config.json now comes from Secret Manager (SECRET_SOURCE-J_CREDS); it was $J_CREDS
+# ci-secrets migrate: source-k/config.json now comes from Secret Manager (SECRET_SOURCE-K_CREDS); it was $K_CREDS`
 	kept := map[string]string{}
 	for _, k := range dry.Kept {
 		kept[k.Connector] = k.Reason
@@ -116,15 +123,19 @@ write_standard_creds source-leftover "$LEFT_CREDS"
 	}
 	wantDiff := `--- ` + diffName("a", path) + `
 +++ ` + diffName("b", path) + `
-@@ -3,25 +3,16 @@
+@@ -3,25 +3,23 @@
  write_standard_creds() { echo "$2" > "airbyte-integrations/connectors/$1/secrets/${3:-config.json}"; }
  
  mkdir -p airbyte-integrations/connectors/source-a/secrets
 -echo "$A_CREDS" > airbyte-integrations/connectors/source-a/secrets/config.json
++# ci-secrets migrate: source-a/config.json now comes from Secret Manager (SECRET_SOURCE-A_CREDS); it was $A_CREDS
  DERIVED=$(echo "$BASE_CREDS" | jq .)
 -write_standard_creds source-b "$DERIVED"
++# ci-secrets migrate: source-b/config.json now comes from Secret Manager (SECRET_SOURCE-B_CREDS); it was $BASE_CREDS
 -write_standard_creds source-c "$C_CREDS"   # keep me? no: whole line goes
++# ci-secrets migrate: source-c/config.json now comes from Secret Manager (SECRET_SOURCE-C_CREDS); it was $C_CREDS
 -	write_standard_creds source-d "$D_CREDS"
++	# ci-secrets migrate: source-d/config.json now comes from Secret Manager (SECRET_SOURCE-D_CREDS); it was $D_CREDS
  write_standard_creds source-e "$E_CREDS"; echo done
  mkdir -p x && write_standard_creds source-f "$F_CREDS"
  if [ -n "$ALL" ]; then
@@ -132,6 +143,7 @@ write_standard_creds source-leftover "$LEFT_CREDS"
  fi
  if true; then
 -  write_standard_creds source-h "$H_CREDS"
++  # ci-secrets migrate: source-h/config.json now comes from Secret Manager (SECRET_SOURCE-H_CREDS); it was $H_CREDS
    echo "still here"
  fi
  cat > airbyte-integrations/connectors/source-i/secrets/config.json <<EOF
@@ -141,7 +153,10 @@ write_standard_creds source-leftover "$LEFT_CREDS"
 -write_standard_creds source-j \
 -  "$J_CREDS" \
 -  config.json
++# ci-secrets migrate: source-j/config.json now comes from Secret Manager (SECRET_SOURCE-J_CREDS); it was $J_CREDS
 -write_standard_creds source-k "$K_CREDS"
+\ No newline at end of file
++# ci-secrets migrate: source-k/config.json now comes from Secret Manager (SECRET_SOURCE-K_CREDS); it was $K_CREDS
 \ No newline at end of file
 `
 	if dry.Diff != wantDiff {
@@ -184,7 +199,7 @@ func TestRewriteRefusals(t *testing.T) {
 	path := filepath.Join(dir, "s.sh")
 	src := "read_secrets source-a \"$A_CREDS\"\nread_secrets source-b \"$B_CREDS\"\n"
 	writeFile(t, path, src)
-	s, err := ReadScriptFile(path)
+	s, err := ReadScriptFile(context.Background(), path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package migrate
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"path"
@@ -27,7 +28,15 @@ const (
 	// KindDerived: the value is computed in the script from one or more
 	// secrets (X=$(jq ... "$REAL"); helper "$X").
 	KindDerived Kind = "derived"
+	// KindOutside: the script writes a secret to a file outside every
+	// connector's and base's secrets folder (the 2020 layouts
+	// airbyte-integrations/<x>/secrets/..., singer/<x>/<y>/secrets/...):
+	// sync cannot write it, so it is always leftover.
+	KindOutside Kind = "outside"
 )
+
+// outsideNote is the reason of every KindOutside registration.
+const outsideNote = "written outside a connector's or base's secrets folder, where sync cannot write: move the file under airbyte-integrations/connectors/<connector>/secrets/ (and the code that reads it), or keep the GitHub secret"
 
 // Status of a registration against the GSM inventory.
 type Status string
@@ -79,6 +88,7 @@ type Registration struct {
 // span locates a registration's statement for the rewrite.
 type span struct {
 	start, end int    // byte range of the whole lines, end after the '\n'
+	stmt       int    // where the statement starts (after its indentation)
 	block      int    // enclosing statement list: 0 for the file's top level
 	keep       string // why the lines cannot be removed; empty if they can
 }
@@ -100,6 +110,10 @@ type Unrecognized struct {
 	Text      string   `json:"text"`
 	Reason    string   `json:"reason"`
 	Variables []string `json:"variables,omitempty"`
+
+	// plumbing: a function body reading variables the script never sets;
+	// the report drops it when the workflows pass them to the script.
+	plumbing bool
 }
 
 // LiteralWrite is a statement that writes a connector secrets file from a
@@ -120,6 +134,8 @@ type Script struct {
 	CommentedOut  []CommentedOut
 	Unrecognized  []Unrecognized
 	LiteralWrites []LiteralWrite
+	// Migrated are the registrations an earlier --rewrite removed.
+	Migrated []Migrated
 	// Helpers are the functions whose calls are registrations, with the
 	// argument positions used.
 	Helpers []Helper
@@ -127,6 +143,8 @@ type Script struct {
 	Bases []string
 
 	src        []byte
+	file       *syntax.File // as parsed, comments kept
+	lines      []int        // byte offset where each line starts
 	blockSizes map[int]int
 	assigned   map[string]int // script variable -> line of its last top-level assignment
 }
@@ -165,16 +183,60 @@ const (
 // The error is an *InputError (errors.Is(err, ErrBadInput)) for empty,
 // binary or oversized input and for a parse error, with line and column.
 func ReadScript(name string, src []byte) (*Script, error) {
+	return ReadScriptContext(context.Background(), name, src)
+}
+
+// ReadScriptContext is ReadScript that stops, returning ctx's error, soon
+// after ctx is cancelled: a hostile script (thousands of nested
+// statements) must not keep an interrupted run alive.
+func ReadScriptContext(ctx context.Context, name string, src []byte) (*Script, error) {
 	if err := checkText(name, src); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	f, err := syntax.NewParser(syntax.KeepComments(true), syntax.Variant(syntax.LangBash)).Parse(bytes.NewReader(src), name)
 	if err != nil {
 		return nil, parseError(name, err)
 	}
-	a := newAnalyzer(name, src, f)
+	a := newAnalyzer(ctx, name, src, f)
 	a.run(f)
+	if a.err != nil {
+		return nil, a.err
+	}
 	return a.s, nil
+}
+
+// checkEvery is how many nodes or statements pass between two looks at
+// the context: cheap enough to vanish in the profile, often enough that a
+// cancelled run stops in well under a second.
+const checkEvery = 1024
+
+// alive counts one unit of work and reports whether the analysis should go
+// on: false once the context is cancelled (a.err then holds its error).
+func (a *analyzer) alive() bool {
+	if a.err != nil {
+		return false
+	}
+	a.ticks++
+	if a.ticks%checkEvery == 0 {
+		if err := a.ctx.Err(); err != nil {
+			a.err = err
+			return false
+		}
+	}
+	return true
+}
+
+// walk is syntax.Walk that gives up once the analysis is cancelled.
+func (a *analyzer) walk(n syntax.Node, f func(syntax.Node) bool) {
+	syntax.Walk(n, func(n syntax.Node) bool {
+		if !a.alive() {
+			return false
+		}
+		return f(n)
+	})
 }
 
 func parseError(name string, err error) error {
@@ -201,6 +263,9 @@ type varInfo struct {
 }
 
 type analyzer struct {
+	ctx      context.Context
+	err      error // the context's error once cancelled
+	ticks    int
 	s        *Script
 	src      []byte
 	vars     map[string]*varInfo
@@ -217,11 +282,12 @@ type analyzer struct {
 	quiet bool
 }
 
-func newAnalyzer(name string, src []byte, f *syntax.File) *analyzer {
+func newAnalyzer(ctx context.Context, name string, src []byte, f *syntax.File) *analyzer {
 	a := &analyzer{
+		ctx: ctx,
 		s: &Script{
-			Name: name, src: src,
-			Registrations: []Registration{}, CommentedOut: []CommentedOut{},
+			Name: name, src: src, file: f, lines: lineStarts(src),
+			Registrations: []Registration{}, CommentedOut: []CommentedOut{}, Migrated: []Migrated{},
 			Unrecognized: []Unrecognized{}, LiteralWrites: []LiteralWrite{},
 			blockSizes: map[int]int{}, assigned: map[string]int{},
 		},
@@ -261,6 +327,9 @@ func (a *analyzer) block(list []*syntax.Stmt, depth int) {
 // members of a statement list (the sides of && and ||), which the rewrite
 // never removes.
 func (a *analyzer) stmt(st *syntax.Stmt, block, depth int, member bool) {
+	if !a.alive() {
+		return
+	}
 	a.flushComments(int(st.Pos().Offset()))
 	if depth > maxDepth {
 		a.touch(st, st, "nested too deeply to analyse")
@@ -381,7 +450,9 @@ func (a *analyzer) record(st *syntax.Stmt, f finding, block int, member bool) {
 // analyzer's state (it also serves commented-out lines).
 func (a *analyzer) classifyCall(st *syntax.Stmt, c *syntax.CallExpr) finding {
 	name := c.Args[0].Lit()
-	if h, ok := a.helpers[name]; ok && len(c.Assigns) == 0 {
+	if h, ok := a.helpers[name]; ok && !a.assignsSecrets(c) {
+		// `X=1 helper ...` is still the helper call: the prefix only sets
+		// the helper's environment.
 		return a.helperCall(st, c, h)
 	}
 	if out := outputRedirect(st.Redirs); out != nil {
@@ -389,10 +460,10 @@ func (a *analyzer) classifyCall(st *syntax.Stmt, c *syntax.CallExpr) finding {
 			return a.write(st, c, out, p)
 		}
 		if vars := a.touched(st); len(vars) > 0 {
-			if !a.evalWord(out.Word).known() {
-				return unrecognized(a, st, vars, "writes "+dollarList(vars)+" to "+quoteText(a.wordText(out.Word))+", a path the reader cannot resolve")
+			if p, ok := a.outsidePath(out.Word); ok {
+				return a.write(st, c, out, p)
 			}
-			return unrecognized(a, st, vars, "writes "+dollarList(vars)+" to a file outside a connector's secrets folder")
+			return unrecognized(a, st, vars, "writes "+dollarList(vars)+" to "+quoteText(a.wordText(out.Word))+", a path the reader cannot resolve")
 		}
 		return finding{}
 	}
@@ -404,6 +475,17 @@ func (a *analyzer) classifyCall(st *syntax.Stmt, c *syntax.CallExpr) finding {
 		return unrecognized(a, st, vars, "passes "+dollarList(vars)+" to function "+name+", which is not a known credentials helper")
 	}
 	return unrecognized(a, st, vars, "uses "+dollarList(vars)+" outside a registration")
+}
+
+// assignsSecrets reports whether a command's prefix assignments (X=...
+// cmd) hand a secret-like value to the command's environment.
+func (a *analyzer) assignsSecrets(c *syntax.CallExpr) bool {
+	for _, as := range c.Assigns {
+		if as.Value != nil && len(a.touched(as.Value)) > 0 || as.Array != nil && len(a.touched(as.Array)) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 func unrecognized(a *analyzer, n syntax.Node, vars []string, reason string) finding {
@@ -514,7 +596,11 @@ func (a *analyzer) pipe(st *syntax.Stmt, c *syntax.BinaryCmd, block int, member 
 		last = b.Y
 	}
 	if out := outputRedirect(last.Redirs); out != nil {
-		if p, ok := a.secretsPath(out.Word); ok {
+		p, ok := a.secretsPath(out.Word)
+		if !ok && len(a.touched(st)) > 0 {
+			p, ok = a.outsidePath(out.Word)
+		}
+		if ok {
 			v := a.classifyGeneric(st, "")
 			if v.kind == KindTemplated || v.kind == KindVerbatim {
 				v.kind = KindDerived
@@ -578,9 +664,13 @@ func (a *analyzer) finish(st *syntax.Stmt, command string, shape int, p secretsP
 	case v.literal:
 		return finding{lit: &LiteralWrite{Line: int(st.Pos().Line()), Connector: p.connector, File: p.file, Path: p.String(), Hint: v.hint, Text: a.text(st)}}
 	}
+	kind := v.kind
+	if p.outside != "" {
+		kind = KindOutside
+	}
 	return finding{reg: &Registration{
 		Line: int(st.Pos().Line()), Connector: p.connector, File: p.file, Path: p.String(),
-		Variable: v.sources[0], Sources: v.sources, Via: v.via, Kind: v.kind,
+		Variable: v.sources[0], Sources: v.sources, Via: v.via, Kind: kind,
 		Command: command, Shape: shape, Text: a.text(st),
 	}}
 }
@@ -594,7 +684,7 @@ func (a *analyzer) assign(st *syntax.Stmt, as *syntax.Assign, exported bool) {
 	case as.Array != nil || as.Index != nil:
 		// Arrays are not followed: remember only what they derive from.
 		var srcs, via []string
-		syntax.Walk(as, func(n syntax.Node) bool {
+		a.walk(as, func(n syntax.Node) bool {
 			if pe, ok := n.(*syntax.ParamExp); ok && pe.Param != nil && pe.Param.Value != name {
 				srcs, via = a.sourcesOf(pe.Param.Value, srcs, via)
 			}
@@ -655,11 +745,11 @@ func (a *analyzer) unreadAssigns() {
 // trailing comment), no here-document.
 func (a *analyzer) spanOf(st *syntax.Stmt, block int, member bool) span {
 	start, end := int(st.Pos().Offset()), int(st.End().Offset())
-	sp := span{block: block}
-	ls := bytes.LastIndexByte(a.src[:start], '\n') + 1
+	sp := span{block: block, stmt: start}
+	ls, _ := a.s.lineBounds(start)
 	le := len(a.src)
-	if i := bytes.IndexByte(a.src[end:], '\n'); i >= 0 {
-		le = end + i + 1
+	if _, e := a.s.lineBounds(end); e < len(a.src) {
+		le = e + 1
 	}
 	sp.start, sp.end = ls, le
 	switch {
@@ -695,6 +785,10 @@ func (a *analyzer) flushComments(offset int) {
 // comment parses a comment's text as a statement; when it is a registration
 // (or a literal write) it was commented out.
 func (a *analyzer) comment(c syntax.Comment) {
+	if m, ok := parseMarker(int(c.Hash.Line()), c.Text); ok {
+		a.s.Migrated = append(a.s.Migrated, m)
+		return
+	}
 	text := strings.TrimSpace(strings.TrimLeft(c.Text, "#"))
 	if !a.looksLikeRegistration(text) {
 		return
@@ -743,14 +837,50 @@ func (a *analyzer) text(n syntax.Node) string {
 	if off > len(a.src) {
 		return ""
 	}
-	ls := bytes.LastIndexByte(a.src[:off], '\n') + 1
-	le := bytes.IndexByte(a.src[off:], '\n')
-	if le < 0 {
-		le = len(a.src)
+	var ls, le int
+	if a.quiet {
+		// A commented-out line: a.src is that comment's short text.
+		ls, le = 0, len(a.src)
+		if i := bytes.IndexByte(a.src, '\n'); i >= 0 {
+			le = i
+		}
 	} else {
-		le += off
+		ls, le = a.s.lineBounds(off)
 	}
+	// A hostile line can be megabytes long and hold thousands of
+	// statements: copy no more of it than the report shows.
+	if off-ls > maxText {
+		ls = off
+	}
+	le = min(le, max(off, ls)+4*maxText)
 	return truncate(strings.TrimSpace(string(a.src[ls:le])))
+}
+
+// lineStarts lists the offset at which each line of src starts.
+func lineStarts(src []byte) []int {
+	out := []int{0}
+	for i, c := range src {
+		if c == '\n' {
+			out = append(out, i+1)
+		}
+	}
+	return out
+}
+
+// lineBounds is the line holding offset off: its first byte and the offset
+// of its '\n' (or the end of the source).
+func (s *Script) lineBounds(off int) (start, end int) {
+	i := sort.Search(len(s.lines), func(i int) bool { return s.lines[i] > off }) - 1
+	start, end = s.lines[i], len(s.src)
+	if i+1 < len(s.lines) {
+		end = s.lines[i+1] - 1
+	}
+	return start, end
+}
+
+// lineOf is the 1-based line of offset off.
+func (s *Script) lineOf(off int) int {
+	return sort.Search(len(s.lines), func(i int) bool { return s.lines[i] > off })
 }
 
 func (a *analyzer) wordText(w *syntax.Word) string {
@@ -782,11 +912,26 @@ func dollarList(vars []string) string {
 	return strings.Join(out, ", ")
 }
 
-// secretsPath is a connector secrets file.
-type secretsPath struct{ area, connector, file string }
+// secretsPath is a connector secrets file, or (outside set) a file
+// anywhere else.
+type secretsPath struct{ area, connector, file, outside string }
 
 func (p secretsPath) String() string {
+	if p.outside != "" {
+		return p.outside
+	}
 	return "airbyte-integrations/" + p.area + "/" + p.connector + "/secrets/" + p.file
+}
+
+// outsidePath is a write target the reader can resolve that is not a
+// connector's secrets file; /dev/null and the like are not files.
+func (a *analyzer) outsidePath(w *syntax.Word) (secretsPath, bool) {
+	v := a.evalWord(w)
+	if !v.known() || v.text == "" || strings.HasPrefix(v.text, "/dev/") {
+		return secretsPath{}, false
+	}
+	p := path.Clean(v.text)
+	return secretsPath{file: path.Base(p), outside: truncate(p)}, true
 }
 
 // pathRe matches a connector secrets file; whatever precedes

@@ -3,8 +3,6 @@ package migrate
 import (
 	"bytes"
 	"fmt"
-	"path"
-	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
@@ -29,6 +27,10 @@ type UnusedSecret struct {
 	// GitHub is set by the GitHub check when the secret is no repository
 	// secret: "already gone" or "organization secret".
 	GitHub string `json:"github,omitempty"`
+	// PossibleSourceOf, in Report.PossibleSources, lists the variables the
+	// script reads that no workflow passes: this secret may be one of them
+	// under its old name, so it has no delete line.
+	PossibleSourceOf []string `json:"possible_source_of,omitempty"`
 }
 
 // commandText is the delete line, or a shell comment saying why there is none.
@@ -58,7 +60,12 @@ func scriptWords(s *Script) (words map[string]bool, indirect string, sources []s
 			words[w] = true
 		}
 	}
-	f, err := syntax.NewParser(syntax.Variant(syntax.LangBash)).Parse(bytes.NewReader(s.src), s.Name)
+	// The tree ReadScript parsed: its comments are not words (Walk hands
+	// them over as *syntax.Comment, which is skipped below).
+	f, err := s.file, error(nil)
+	if f == nil {
+		f, err = syntax.NewParser(syntax.Variant(syntax.LangBash)).Parse(bytes.NewReader(s.src), s.Name)
+	}
 	if err != nil {
 		// Cannot happen for a script that was read; fall back to every
 		// identifier of the text, comments included (never fewer names).
@@ -145,23 +152,10 @@ func findUnused(s *Script, vars []Variable, wf *Workflows, repo string) ([]Unuse
 	if wf == nil || len(wf.EnvMappings) == 0 {
 		return out, nil
 	}
-	base := filepath.Base(s.Name)
-	steps, jobs, files := map[stepKey]bool{}, map[stepKey]bool{}, map[string]bool{}
-	for _, r := range wf.runs {
-		if mentionsWord(r.text, base, true) {
-			steps[stepKey{r.file, r.scope}] = true
-			jobs[stepKey{r.file, scope{job: r.scope.job, step: -1}}] = true
-			files[r.file] = true
-		}
-	}
+	st := wf.findScriptSteps(s.Name)
+	base := st.base
 	reachesScript := func(m EnvMapping) bool {
-		switch {
-		case m.scope.step >= 0:
-			return steps[stepKey{m.File, m.scope}]
-		case m.scope.job != "":
-			return jobs[stepKey{m.File, m.scope}]
-		}
-		return files[m.File]
+		return st.reaches(m.File, m.scope) && len(st.otherRuns(m.File, m.scope)) == 0
 	}
 	mentionedIn := func(file, name string) bool {
 		for _, t := range wf.texts[file] {
@@ -172,7 +166,7 @@ func findUnused(s *Script, vars []Variable, wf *Workflows, repo string) ([]Unuse
 		return false
 	}
 
-	words, indirect, sources := scriptWords(s)
+	words, indirect, _ := scriptWords(s)
 	needed := map[string]bool{}
 	for _, v := range vars {
 		for _, sec := range v.secrets() {
@@ -193,7 +187,7 @@ func findUnused(s *Script, vars []Variable, wf *Workflows, repo string) ([]Unuse
 		}
 		if !reachesScript(m) || mentionedIn(m.File, m.Env) || wf.aliases[m.File] {
 			other[m.Secret] = true
-			if len(steps) == 0 {
+			if !st.found() {
 				notRun = append(notRun, m.Secret)
 			}
 			continue
@@ -207,7 +201,7 @@ func findUnused(s *Script, vars []Variable, wf *Workflows, repo string) ([]Unuse
 		}
 	}
 	sort.Strings(secrets)
-	if len(steps) == 0 {
+	if !st.found() {
 		if len(notRun) == 0 {
 			return out, nil
 		}
@@ -221,25 +215,10 @@ func findUnused(s *Script, vars []Variable, wf *Workflows, repo string) ([]Unuse
 	if indirect != "" {
 		return out, []string{fmt.Sprintf("%s reads variables it does not name (%s): the GitHub secrets passed to it that it no longer names (%s) are not listed as unused; check them by hand", s.Name, indirect, list)}
 	}
-	local := map[string]bool{}
-	for _, f := range wf.Files {
-		local[".github/workflows/"+filepath.Base(f)] = true
-	}
-	for _, a := range wf.AllSecrets {
-		switch a.all {
-		case allInEnv:
-			if a.scope.step >= 0 && steps[stepKey{a.File, a.scope}] {
-				continue // the script's own input (GITHUB_PROVIDED_SECRETS_JSON)
-			}
-		case allInherit:
-			if uses := wf.uses[a.File][a.scope.job]; local[path.Clean(strings.TrimPrefix(uses, "./"))] {
-				continue // a workflow of this folder: its references were read
-			}
-		}
+	for _, a := range wf.allReaders(st) {
 		return out, []string{fmt.Sprintf("%s:%d (%s) passes every GitHub secret at once, and what it runs may read any by name: the secrets passed to %s that it no longer reads (%s) are not listed as unused; check them by hand", a.File, a.Line, strings.Trim(a.Context, "()"), base, list)}
 	}
 
-	var warnings []string
 	for _, sec := range secrets {
 		u := UnusedSecret{Secret: sec, Env: []string{}, PassedAt: []Reference{}, Command: "gh secret delete " + sec}
 		if repo != "" {
@@ -252,12 +231,5 @@ func findUnused(s *Script, vars []Variable, wf *Workflows, repo string) ([]Unuse
 		u.Env = sortedUnique(u.Env)
 		out = append(out, u)
 	}
-	if len(sources) > 0 {
-		what := "it does"
-		if len(sources) > 1 {
-			what = "they do"
-		}
-		warnings = append(warnings, fmt.Sprintf("%s sources %s: check that %s not read %s before deleting the unused GitHub secrets", s.Name, strings.Join(sources, ", "), what, list))
-	}
-	return out, warnings
+	return out, nil
 }

@@ -59,6 +59,29 @@ printenv PRINTED_CREDS > /dev/null
 jq -r '.NAMED_IN_SCRIPT' <<< "$GITHUB_PROVIDED_SECRETS_JSON" > /dev/null
 `
 
+// TestUnusedJobLevel: a job-level env: entry whose job has no other run:
+// step feeds only the script, so once the script stops reading the name its
+// secret is unused; a second run: step in the job keeps it.
+func TestUnusedJobLevel(t *testing.T) {
+	s := parseAs(t, "tools/bin/ci.sh", "read_secrets source-keep \"$KEEP_CREDS\"\n")
+	const job = "jobs:\n  test:\n    env:\n      KEEP_CREDS: ${{ secrets.KEEP_CREDS }}\n      JOB_LEVEL_CREDS: ${{ secrets.JOB_SECRET }}\n    steps:\n      - uses: actions/checkout@v4\n      - run: ./tools/bin/ci.sh\n"
+	for _, c := range []struct {
+		yml  string
+		want []string
+	}{
+		{job, []string{"JOB_SECRET"}},
+		{job + "      - run: ./gradlew test\n", []string{}},
+	} {
+		r := BuildReport(s, nil, Options{Workflows: readWorkflows(t, map[string]string{"ci.yml": c.yml})})
+		if got := unusedNames(r); !reflect.DeepEqual(got, c.want) {
+			t.Errorf("unused %v, want %v, for:\n%s", got, c.want, c.yml)
+		}
+		if len(c.want) == 1 && r.UnusedGitHubSecrets[0].PassedAt[0].Context != "jobs.test.env.JOB_LEVEL_CREDS" {
+			t.Errorf("passed at %+v", r.UnusedGitHubSecrets[0].PassedAt)
+		}
+	}
+}
+
 // parseAs reads src as the script named name.
 func parseAs(t *testing.T, name, src string) *Script {
 	t.Helper()
@@ -101,9 +124,11 @@ func TestUnusedGitHubSecrets(t *testing.T) {
 	// NAMED_IN_SCRIPT (the script names the secret), WITH_CREDS (a with:
 	// input), SHARED_CREDS (another step gets it as OTHER_NAME),
 	// ECHOED_CREDS (another step reads the env name), OTHER_JOB_CREDS (a job
-	// that does not run the script). COMMENTED_CREDS is named only in a
+	// that does not run the script), JOB_SECRET and WF_LEVEL_CREDS (a job-
+	// and a workflow-level entry that also reach ./gradlew test, which may
+	// read any variable it is given). COMMENTED_CREDS is named only in a
 	// comment.
-	if got, want := unusedNames(r), []string{"COMMENTED_CREDS", "JOB_SECRET", "OLD_CREDS", "WF_LEVEL_CREDS"}; !reflect.DeepEqual(got, want) {
+	if got, want := unusedNames(r), []string{"COMMENTED_CREDS", "OLD_CREDS"}; !reflect.DeepEqual(got, want) {
 		t.Fatalf("unused %v, want %v (warnings %v)", got, want, r.Warnings)
 	}
 	for _, w := range r.Warnings {
@@ -111,12 +136,12 @@ func TestUnusedGitHubSecrets(t *testing.T) {
 			t.Errorf("warning %q", w)
 		}
 	}
-	job := r.UnusedGitHubSecrets[1]
-	if !reflect.DeepEqual(job.Env, []string{"JOB_LEVEL_CREDS"}) || job.Command != "gh secret delete JOB_SECRET --repo o/r" ||
-		len(job.PassedAt) != 1 || job.PassedAt[0].Line != 7 || job.PassedAt[0].Context != "jobs.test.env.JOB_LEVEL_CREDS" {
-		t.Errorf("JOB_SECRET: %+v", job)
+	old := r.UnusedGitHubSecrets[1]
+	if !reflect.DeepEqual(old.Env, []string{"OLD_CREDS"}) || old.Command != "gh secret delete OLD_CREDS --repo o/r" ||
+		len(old.PassedAt) != 1 || old.PassedAt[0].Line != 13 || old.PassedAt[0].Context != "jobs.test.steps[0].env.OLD_CREDS" {
+		t.Errorf("OLD_CREDS: %+v", old)
 	}
-	if r.Summary.UnusedGitHubSecrets != 4 || !strings.HasSuffix(r.SummaryLine(), "; 4 unused GitHub secrets") {
+	if r.Summary.UnusedGitHubSecrets != 2 || !strings.HasSuffix(r.SummaryLine(), "; 2 unused GitHub secrets") {
 		t.Errorf("summary %+v: %s", r.Summary, r.SummaryLine())
 	}
 	// Safe-to-delete variables are not repeated as unused.
@@ -139,7 +164,7 @@ func TestUnusedGitHubSecrets(t *testing.T) {
 	if err := json.Unmarshal(b.Bytes(), &m); err != nil {
 		t.Fatal(err)
 	}
-	if len(m.Unused) != 4 || m.Unused[2]["command"] != "gh secret delete OLD_CREDS --repo o/r" || m.Summary["unused_github_secrets"] != 4.0 {
+	if len(m.Unused) != 2 || m.Unused[1]["command"] != "gh secret delete OLD_CREDS --repo o/r" || m.Summary["unused_github_secrets"] != 2.0 {
 		t.Errorf("JSON: %s", b.String())
 	}
 
@@ -219,7 +244,7 @@ jobs:
 	}
 	// A sourced file may read them: listed, with a warning to check it.
 	r = BuildReport(parseAs(t, "ci.sh", ". tools/lib/lib.sh\n"), nil, Options{Workflows: readWorkflows(t, map[string]string{"ci.yml": wfText})})
-	if !reflect.DeepEqual(unusedNames(r), []string{"OLD_CREDS"}) || !strings.Contains(strings.Join(r.Warnings, "\n"), "ci.sh sources tools/lib/lib.sh (line 1): check that it does not read OLD_CREDS") {
+	if !reflect.DeepEqual(unusedNames(r), []string{"OLD_CREDS"}) || !strings.Contains(strings.Join(r.Warnings, "\n"), "ci.sh sources tools/lib/lib.sh (line 1): check that it does not read $OLD_CREDS (the environment names") {
 		t.Errorf("sourced file: %v %q", unusedNames(r), r.Warnings)
 	}
 	// YAML aliases may reuse the env: block elsewhere.
@@ -278,7 +303,7 @@ jobs:
           B_CREDS: ${{ secrets.B_CREDS }}
 `})
 	inv := entries(t, map[string]map[string]string{"SECRET_SOURCE-A_CREDS": {"connector": "source-a"}})
-	s, err := ReadScriptFile(path)
+	s, err := ReadScriptFile(context.Background(), path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -289,10 +314,23 @@ jobs:
 	if res, err := Rewrite(r, false); err != nil || len(res.Removed) != 1 {
 		t.Fatalf("rewrite: %+v %v", res, err)
 	}
-	if data, _ := os.ReadFile(path); string(data) != "read_secrets source-b \"$B_CREDS\"\n" {
+	const marker = "# ci-secrets migrate: source-a/config.json now comes from Secret Manager (SECRET_SOURCE-A_CREDS); it was $A_CREDS\n"
+	if data, _ := os.ReadFile(path); string(data) != marker+"read_secrets source-b \"$B_CREDS\"\n" {
 		t.Fatalf("rewritten script %q", data)
 	}
-	s, err = ReadScriptFile(path)
+	// The marker keeps the verdict: the same secret to delete as before.
+	s, err = ReadScriptFile(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r = BuildReport(s, inv, Options{Workflows: wf, Repo: "o/r"})
+	if len(r.ToDelete) != 1 || r.ToDelete[0].Secret != "SOURCE_A_CREDS" || len(r.UnusedGitHubSecrets) != 0 {
+		t.Fatalf("after the rewrite: to delete %+v, unused %v", r.ToDelete, unusedNames(r))
+	}
+	// A line removed by hand leaves no marker: the secret the workflow
+	// still passes under the name is then found unused.
+	writeFile(t, path, "read_secrets source-b \"$B_CREDS\"\n")
+	s, err = ReadScriptFile(context.Background(), path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -65,7 +65,7 @@ func (a *analyzer) evalParts(parts []syntax.WordPart, b *strings.Builder, v *wor
 
 // collect adds the variables a node reads to v's sources.
 func (a *analyzer) collect(n syntax.Node, v *wordVal) {
-	syntax.Walk(n, func(n syntax.Node) bool {
+	a.walk(n, func(n syntax.Node) bool {
 		if pe, ok := n.(*syntax.ParamExp); ok && pe.Param != nil {
 			v.sources, v.via = a.sourcesOf(pe.Param.Value, v.sources, v.via)
 		}
@@ -102,7 +102,7 @@ func (a *analyzer) use(info *varInfo) {
 // variables, and script variables derived from them.
 func (a *analyzer) touched(n syntax.Node) []string {
 	var out []string
-	syntax.Walk(n, func(n syntax.Node) bool {
+	a.walk(n, func(n syntax.Node) bool {
 		switch n := n.(type) {
 		case *syntax.FuncDecl:
 			return false
@@ -212,7 +212,7 @@ var templaters = map[string]bool{"jq": true, "sed": true, "envsubst": true, "awk
 // value comes from every variable the statement reads.
 func (a *analyzer) classifyGeneric(st *syntax.Stmt, command string) valueClass {
 	var v wordVal
-	syntax.Walk(st, func(n syntax.Node) bool {
+	a.walk(st, func(n syntax.Node) bool {
 		switch n := n.(type) {
 		case *syntax.Redirect:
 			if n.Op == syntax.RdrOut || n.Op == syntax.RdrClob || n.Op == syntax.RdrAll {

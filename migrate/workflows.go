@@ -77,7 +77,11 @@ type Reference struct {
 
 // Workflows is what ReadWorkflows found in a folder of workflow files.
 type Workflows struct {
-	Dir   string
+	Dir string
+	// Root is the repository root, where the repository scripts that a
+	// run: command calls are read: the folder holding .github/workflows,
+	// else the current directory.
+	Root  string
 	Files []string
 	// EnvMappings are the env: entries holding exactly one secret, at
 	// workflow, job or step level.
@@ -127,7 +131,11 @@ func ReadWorkflows(dir string) (*Workflows, error) {
 	if err != nil {
 		return nil, &InputError{File: dir, Msg: "cannot list the workflows folder: " + unwrapPath(err).Error()}
 	}
-	w := &Workflows{Dir: dir, Files: []string{}, EnvMappings: []EnvMapping{}, References: []Reference{}, AllSecrets: []Reference{}, Warnings: []string{},
+	root := "."
+	if abs, err := filepath.Abs(dir); err == nil && filepath.Base(abs) == "workflows" && filepath.Base(filepath.Dir(abs)) == ".github" {
+		root = filepath.Dir(filepath.Dir(abs))
+	}
+	w := &Workflows{Dir: dir, Root: root, Files: []string{}, EnvMappings: []EnvMapping{}, References: []Reference{}, AllSecrets: []Reference{}, Warnings: []string{},
 		uses: map[string]map[string]string{}, texts: map[string][]string{}, aliases: map[string]bool{}}
 	for _, e := range entries {
 		name := e.Name()

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +13,8 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
 
+	"github.com/airbytehq/ci-secrets/gsm"
+	"github.com/airbytehq/ci-secrets/labels"
 	"github.com/airbytehq/ci-secrets/migrate"
 )
 
@@ -34,8 +37,10 @@ func newMigrateCmd(g *globalOptions, s *streams) *cobra.Command {
 		Long: `Read the legacy credentials script (all three historical shapes: raw echo
 writes, write_standard_creds helper calls, read_secrets registrations) with a
 real shell parser and tell, for every registration (connector, file, GitHub
-secret), whether a Secret Manager secret already serves it: one ListSecrets
-request, no secret value read.
+secret), whether a Secret Manager secret already serves it with an enabled
+version: one ListSecrets request, then a version check (GetSecretVersion of
+latest, ListSecretVersions only when that is not enabled) per serving secret,
+no secret value read; the COST line counts the requests.
 
 The report lists every registration (verbatim, templated or derived, served
 or leftover), every variable (safe-to-delete when all its registrations are
@@ -60,8 +65,10 @@ Finishing the move, each with --dry-run and each safe to run again:
                     are reported, not created; a provided value that is not
                     JSON, or whose file name cannot be a filename label
                     (my.config.json, ABC.json, notes.txt), fails the run
-  --rewrite         remove the served registrations' lines from the script,
-                    atomically, every other byte unchanged (dry run: a diff)
+  --rewrite         replace the served registrations' lines with marker
+                    comments, atomically, every other byte unchanged (dry run:
+                    a diff); the markers keep the list of secrets to delete
+                    the same on the next run
   --github-repo     check the secrets safe to delete against the repository's
                     Actions secrets (needs GITHUB_TOKEN; GITHUB_API_URL for
                     GitHub Enterprise): still there, already gone, unreferenced;
@@ -163,8 +170,11 @@ func (o *migrateOptions) run(cmd *cobra.Command, g *globalOptions, s *streams) e
 		return usageErrorf("--github-repo needs a token in GITHUB_TOKEN (or GH_TOKEN) that may list the repository's Actions secrets")
 	}
 
-	script, err := migrate.ReadScriptFile(o.script)
+	script, err := migrate.ReadScriptFile(ctx, o.script)
 	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
 		return badInput(err)
 	}
 	var wf *migrate.Workflows
@@ -198,11 +208,22 @@ func (o *migrateOptions) run(cmd *cobra.Command, g *globalOptions, s *streams) e
 		return err
 	}
 	defer client.Close()
-	entries, err := inventory(ctx, client)
+	entries, skipped, err := migrateInventory(ctx, client)
 	if err != nil {
 		return err
 	}
-	opts := migrate.Options{Workflows: wf, WorkflowsDefault: byDefault, Repo: o.githubRepo}
+	// Served means sync can serve it now: the serving secrets' versions are
+	// checked from metadata, never a payload.
+	enabled, err := migrate.CheckVersions(ctx, script, entries, enabledChecker{client}, migrate.DefaultVersionConcurrency)
+	if err != nil {
+		return err
+	}
+	opts := migrate.Options{Workflows: wf, WorkflowsDefault: byDefault, Repo: o.githubRepo, Enabled: enabled, Skipped: skipped}
+	cost := func() *migrate.Cost {
+		st := client.Stats()
+		return &migrate.Cost{ReadRequests: st.ReadRequests, AccessRequests: st.AccessRequests, WriteRequests: st.WriteRequests, VersionChecks: enabled.Checked}
+	}
+	opts.Cost = cost()
 	report := migrate.BuildReport(script, entries, opts)
 
 	var actions migrate.Actions
@@ -230,6 +251,10 @@ func (o *migrateOptions) run(cmd *cobra.Command, g *globalOptions, s *streams) e
 			// The new secrets serve their registrations: report (and
 			// rewrite) against the inventory as it now is.
 			entries = append(entries, created...)
+			for _, e := range created {
+				enabled.Set(e.Secret) // created with its first version
+			}
+			opts.Cost = cost()
 			report = migrate.BuildReport(script, entries, opts)
 		}
 	}
@@ -285,6 +310,33 @@ func (o *migrateOptions) run(cmd *cobra.Command, g *globalOptions, s *streams) e
 			plural(report.Summary.Leftover, "registration is", "registrations are"), leftoverLines(report))}
 	}
 	return nil
+}
+
+// enabledChecker answers migrate's version question with the gsm client.
+type enabledChecker struct{ c *gsm.Client }
+
+func (e enabledChecker) HasEnabledVersion(ctx context.Context, secretID string) (bool, error) {
+	st, err := e.c.EnabledVersion(ctx, secretID)
+	return st.Enabled, err
+}
+
+// migrateInventory is the project's CI secrets, plus those migrate reports
+// as skipped: a connector label on a name sync ignores.
+func migrateInventory(ctx context.Context, c *gsm.Client) ([]labels.Entry, []migrate.SkippedSecret, error) {
+	secrets, err := c.ListSecrets(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	var entries []labels.Entry
+	var skipped []migrate.SkippedSecret
+	for _, sec := range secrets {
+		if e, ok := labels.Classify(sec.ID, sec.Labels); ok {
+			entries = append(entries, e)
+		} else if sec.Labels[labels.ConnectorKey] != "" {
+			skipped = append(skipped, migrate.SkippedSecret{Secret: sec.ID, Labels: sec.Labels})
+		}
+	}
+	return entries, skipped, nil
 }
 
 func leftoverLines(r *migrate.Report) string {
