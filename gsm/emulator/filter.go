@@ -344,9 +344,16 @@ func lexFilter(src string) ([]token, error) {
 			}
 		default:
 			start := i
+			// After a comparison, a bare value may hold ':' (an unquoted
+			// timestamp such as 2024-01-31T00:00:00Z, as Google's samples
+			// write it); after ':' it still ends the word.
+			stops := "()\"':=!<>"
+			if n := len(toks); n > 0 && toks[n-1].kind == tokOp && toks[n-1].text != ":" {
+				stops = "()\"'=!<>"
+			}
 			for i < len(src) {
 				r, size := utf8.DecodeRuneInString(src[i:])
-				if unicode.IsSpace(r) || strings.ContainsRune("()\"':=!<>", r) || r == utf8.RuneError && size <= 1 {
+				if unicode.IsSpace(r) || strings.ContainsRune(stops, r) || r == utf8.RuneError && size <= 1 {
 					break
 				}
 				i += size
