@@ -145,8 +145,10 @@ const (
 	ckey = "projects/conf/locations/us-east1/keyRings/ring/cryptoKeys/key"
 )
 
-func secretOf(m proto.Message) *secretmanagerpb.Secret         { return m.(*secretmanagerpb.Secret) }
-func versionOf(m proto.Message) *secretmanagerpb.SecretVersion { return m.(*secretmanagerpb.SecretVersion) }
+func secretOf(m proto.Message) *secretmanagerpb.Secret { return m.(*secretmanagerpb.Secret) }
+func versionOf(m proto.Message) *secretmanagerpb.SecretVersion {
+	return m.(*secretmanagerpb.SecretVersion)
+}
 
 func want(ok bool, format string, args ...any) error {
 	if ok {

@@ -25,13 +25,13 @@ var emptyPolicyEtag = []byte{0x00, 0x20, 0x01} // "ACAB" in base64
 // the Secret Manager permissions each grants (a subset of what the basic
 // roles grant elsewhere). Custom roles grant nothing here.
 var rolePermissions = map[string][]string{
-	"roles/owner":                               allPermissions(),
-	"roles/secretmanager.admin":                 allPermissions(),
-	"roles/editor":                              without(allPermissions(), "secretmanager.secrets.setIamPolicy"),
-	"roles/viewer":                              viewerPermissions,
-	"roles/secretmanager.viewer":                viewerPermissions,
-	"roles/secretmanager.secretAccessor":        {"secretmanager.versions.access"},
-	"roles/secretmanager.secretVersionAdder":    {"secretmanager.versions.add"},
+	"roles/owner":                              allPermissions(),
+	"roles/secretmanager.admin":                allPermissions(),
+	"roles/editor":                             without(allPermissions(), "secretmanager.secrets.setIamPolicy"),
+	"roles/viewer":                             viewerPermissions,
+	"roles/secretmanager.viewer":               viewerPermissions,
+	"roles/secretmanager.secretAccessor":       {"secretmanager.versions.access"},
+	"roles/secretmanager.secretVersionAdder":   {"secretmanager.versions.add"},
 	"roles/secretmanager.secretVersionManager": {"secretmanager.versions.add", "secretmanager.versions.enable", "secretmanager.versions.disable", "secretmanager.versions.destroy", "secretmanager.versions.get", "secretmanager.versions.list"},
 }
 
