@@ -38,6 +38,11 @@ type Options struct {
 	// destruction and quota windows (nil = time.Now); latency always waits in
 	// real time, through Sleep.
 	Now func() time.Time
+	// Sleep waits out the injected latency of one call; it returns early
+	// with ctx's error when ctx ends (the caller gave up or the server
+	// stopped). nil waits in real time. Tests inject one to count and
+	// measure the latency asked for without waiting for it.
+	Sleep func(ctx context.Context, d time.Duration) error
 	// IAMEnforce checks each call on a secret that has an IAM policy against
 	// the caller named in the CallerHeader request header.
 	IAMEnforce bool
@@ -71,6 +76,7 @@ type Server struct {
 
 	quota *quotaState
 
+	sleep          func(ctx context.Context, d time.Duration) error
 	iamEnforce     bool
 	extraLocations []string // the seed's, for ListLocations
 
@@ -159,6 +165,10 @@ func New(seed *Seed, opts Options) (*Server, error) {
 		stopped: make(chan struct{}),
 
 		iamEnforce: opts.IAMEnforce,
+		sleep:      opts.Sleep,
+	}
+	if s.sleep == nil {
+		s.sleep = sleepCtx
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -309,15 +319,26 @@ func (s *Server) intercept(ctx context.Context, req any, info *grpc.UnaryServerI
 	s.faultMu.Unlock()
 
 	if delay > 0 {
-		t := time.NewTimer(delay)
+		wctx, cancel := context.WithCancel(ctx)
+		go func() {
+			select {
+			case <-s.stopped:
+				cancel()
+			case <-wctx.Done():
+			}
+		}()
+		err := s.sleep(wctx, delay)
+		cancel()
 		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
-			return nil, status.FromContextError(ctx.Err()).Err()
 		case <-s.stopped:
-			t.Stop()
 			return nil, status.Error(codes.Unavailable, "emulator stopped")
+		default:
+		}
+		if err != nil && ctx.Err() != nil {
+			return nil, status.FromContextError(ctx.Err()).Err()
+		}
+		if err != nil {
+			return nil, status.Errorf(codes.Internal, "emulator: latency: %v", err)
 		}
 	}
 	select {
@@ -348,6 +369,18 @@ func (s *Server) intercept(ctx context.Context, req any, info *grpc.UnaryServerI
 		}
 	}
 	return nil, faultError(code, method, resource, s.project)
+}
+
+// sleepCtx waits d in real time, or until ctx ends.
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // resourceOf returns the resource name a request is about: the secret for
