@@ -122,15 +122,17 @@ type seedFileMeta struct {
 	IAMPolicy                 json.RawMessage   `json:"iam_policy,omitempty"`
 }
 
+// The times come first so that a dump keeps data, state and crc32c last, in
+// the order earlier dumps had them.
 type seedFileVersion struct {
-	Data                 *string    `json:"data,omitempty"`
-	DataBase64           *string    `json:"data_base64,omitempty"`
-	State                string     `json:"state,omitempty"`
-	CRC32C               *int64     `json:"crc32c,omitempty"`
 	CreateTime           *time.Time `json:"create_time,omitempty"`
 	DestroyTime          *time.Time `json:"destroy_time,omitempty"`
 	ScheduledDestroyTime *time.Time `json:"scheduled_destroy_time,omitempty"`
 	KMSKeyVersion        string     `json:"kms_key_version_name,omitempty"`
+	Data                 *string    `json:"data,omitempty"`
+	DataBase64           *string    `json:"data_base64,omitempty"`
+	State                string     `json:"state,omitempty"`
+	CRC32C               *int64     `json:"crc32c,omitempty"`
 }
 
 // LoadSeed reads a seed file (see ParseSeed).

@@ -77,6 +77,7 @@ type Server struct {
 	quota *quotaState
 
 	sleep          func(ctx context.Context, d time.Duration) error
+	started        time.Time // the time seed entries without a create_time got
 	iamEnforce     bool
 	extraLocations []string // the seed's, for ListLocations
 
@@ -176,6 +177,7 @@ func New(seed *Seed, opts Options) (*Server, error) {
 	c := seed.clone()
 	s.validate = c.Validate
 	now := s.now()
+	s.started = now
 	s.extraLocations = c.Locations
 	for _, ss := range c.Secrets {
 		sec := ss.toServer(now)
@@ -455,17 +457,27 @@ func (s *Server) Snapshot() *Seed {
 		if sec.expired(now) { // gone, as in GSM
 			continue
 		}
+		// Times the seed left to the start stay left out, so a dump of an
+		// untouched seed reads like the seed.
+		atStart := func(t time.Time) time.Time {
+			if t.Equal(s.started) {
+				return time.Time{}
+			}
+			return t
+		}
 		ss := fromServer(sec)
+		ss.CreateTime = atStart(ss.CreateTime)
 		ss.Versions = make([]SeedVersion, 0, len(sec.versions))
 		for _, v := range sec.versions {
 			st := v.stateAt(now)
-			sv := SeedVersion{Data: slices.Clone(v.data), State: st.String(), CreateTime: v.created, KMSKeyVersion: v.kmsKey}
+			sv := SeedVersion{Data: slices.Clone(v.data), State: st.String(), CreateTime: atStart(v.created), KMSKeyVersion: v.kmsKey}
 			switch {
 			case st == secretmanagerpb.SecretVersion_DESTROYED:
 				sv.Data, sv.DestroyTime = nil, v.destroyed
 				if sv.DestroyTime.IsZero() {
 					sv.DestroyTime = v.scheduled
 				}
+				sv.DestroyTime = atStart(sv.DestroyTime)
 			default:
 				sv.ScheduledDestroyTime = v.scheduled
 			}
