@@ -2,14 +2,15 @@ package emulator
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"cloud.google.com/go/secretmanager/apiv1/secretmanagerpb"
 	"connectrpc.com/vanguard"
-	"connectrpc.com/vanguard/vanguardgrpc"
 	"google.golang.org/genproto/googleapis/cloud/location"
 	spb "google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/grpc"
@@ -30,7 +31,12 @@ var systemParams = []string{"$alt", "alt", "$.xgafv", "prettyPrint", "fields", "
 
 // newHandler builds the handler serving gs over gRPC and REST.
 func newHandler(gs *grpc.Server) (http.Handler, error) {
-	tc, err := vanguardgrpc.NewTranscoder(gs,
+	var services []*vanguard.Service
+	for name := range gs.GetServiceInfo() {
+		services = append(services, vanguard.NewService(name, gs))
+	}
+	tc, err := vanguard.NewTranscoder(services,
+		vanguard.WithDefaultServiceOptions(vanguard.WithTargetProtocols(vanguard.ProtocolGRPC), vanguard.WithTargetCodecs(vanguard.CodecProto)),
 		vanguard.WithUnknownHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			writeGoogleError(w, codes.NotFound, "The emulator serves no "+r.Method+" "+strconv.Quote(r.URL.Path)+": REST paths are the Secret Manager v1 mapping, e.g. GET /v1/projects/P/secrets", nil)
 		})),
@@ -50,7 +56,7 @@ func newHandler(gs *grpc.Server) (http.Handler, error) {
 			r.URL.RawQuery = q.Encode()
 		}
 		rw := &restWriter{w: w}
-		tc.ServeHTTP(rw, r)
+		tc.ServeHTTP(rw, r.WithContext(context.WithValue(r.Context(), reachedKey{}, &rw.reached)))
 		rw.finish()
 	}), nil
 }
@@ -75,6 +81,7 @@ func hasAny(q map[string][]string, keys []string) bool {
 // {"error":{"code":404,"message":...,"status":"NOT_FOUND","details":[...]}}.
 type restWriter struct {
 	w       http.ResponseWriter
+	reached atomic.Bool // the request was decoded and reached a method (markReached)
 	status  int
 	errBody *bytes.Buffer // non-nil while an error answer is held back
 }
@@ -124,7 +131,24 @@ func (rw *restWriter) finish() {
 		_, _ = rw.w.Write(rw.errBody.Bytes())
 		return
 	}
-	writeGoogleError(rw.w, codes.Code(st.GetCode()), st.GetMessage(), &st)
+	c := codes.Code(st.GetCode())
+	if !rw.reached.Load() && (c == codes.Unknown || c == codes.Internal) {
+		// vanguard could not decode the request (bad JSON, an unknown
+		// query parameter): GSM calls that INVALID_ARGUMENT.
+		c = codes.InvalidArgument
+	}
+	writeGoogleError(rw.w, c, st.GetMessage(), &st)
+}
+
+type reachedKey struct{}
+
+// markReached records, for a REST request, that it was decoded and reached
+// a method, so that an error answered before (vanguard could not read the
+// request) is known for the client's fault it is.
+func markReached(ctx context.Context) {
+	if r, ok := ctx.Value(reachedKey{}).(*atomic.Bool); ok {
+		r.Store(true)
+	}
 }
 
 // googleError is the JSON error body of Google's REST APIs.

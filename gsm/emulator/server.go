@@ -308,6 +308,7 @@ func (s *Server) Stop() {
 // faults. A refused call never reaches the method.
 func (s *Server) intercept(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 	method := info.FullMethod[strings.LastIndex(info.FullMethod, "/")+1:]
+	markReached(ctx)
 	s.callsMu.Lock()
 	s.calls[method]++
 	s.callsMu.Unlock()
