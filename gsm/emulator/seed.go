@@ -19,7 +19,7 @@ import (
 
 // Seed is the initial content of an emulator: one project and its secrets.
 // Its JSON form (ParseSeed, Seed.MarshalJSON, Server.Dump) is documented in
-// docs/cli.md:
+// the README's emulator section:
 //
 //	{"project": "p", "validate": true, "locations": ["L", ...],
 //	 "secrets": [{"name": "S", "labels": {...}, "location": "L",
