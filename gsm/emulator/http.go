@@ -37,6 +37,14 @@ func newHandler(gs *grpc.Server) (http.Handler, error) {
 	}
 	tc, err := vanguard.NewTranscoder(services,
 		vanguard.WithDefaultServiceOptions(vanguard.WithTargetProtocols(vanguard.ProtocolGRPC), vanguard.WithTargetCodecs(vanguard.CodecProto)),
+		// As GSM answers: unset fields left out, unknown request fields
+		// refused (INVALID_ARGUMENT), not silently dropped.
+		vanguard.WithCodec(func(res vanguard.TypeResolver) vanguard.Codec {
+			return &vanguard.JSONCodec{
+				MarshalOptions:   protojson.MarshalOptions{Resolver: res},
+				UnmarshalOptions: protojson.UnmarshalOptions{Resolver: res},
+			}
+		}),
 		vanguard.WithUnknownHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			writeGoogleError(w, codes.NotFound, "The emulator serves no "+r.Method+" "+strconv.Quote(r.URL.Path)+": REST paths are the Secret Manager v1 mapping, e.g. GET /v1/projects/P/secrets", nil)
 		})),

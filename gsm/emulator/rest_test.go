@@ -89,6 +89,11 @@ func TestRESTPlainHTTP(t *testing.T) {
 	if code != 200 || !strings.HasPrefix(ct, "application/json") {
 		t.Fatalf("list: %d %s %v", code, ct, body)
 	}
+	for _, unset := range []string{"totalSize", "nextPageToken"} {
+		if _, ok := body[unset]; ok {
+			t.Errorf("list answer holds unset field %s, which GSM leaves out: %v", unset, body)
+		}
+	}
 	secrets, _ := body["secrets"].([]any)
 	if len(secrets) != 1 || secrets[0].(map[string]any)["name"] != "projects/p/secrets/SECRET_A_CREDS" {
 		t.Errorf("list with filter = %v", body)
@@ -110,6 +115,8 @@ func TestRESTPlainHTTP(t *testing.T) {
 		t.Errorf("get with system parameters: %d %v", code, body)
 	}
 	code, _, body = restCall(t, hc, "GET", base+"/secrets/SECRET_B_CREDS?colour=red", "")
+	wantGoogleError(t, code, body, 400, "INVALID_ARGUMENT", "colour")
+	code, _, body = restCall(t, hc, "POST", base+"/secrets/SECRET_B_CREDS:addVersion", `{"payload": {"data": "eA=="}, "colour": "red"}`)
 	wantGoogleError(t, code, body, 400, "INVALID_ARGUMENT", "colour")
 
 	code, _, body = restCall(t, hc, "POST", base+"/secrets/SECRET_B_CREDS:addVersion", `{"payload": {"data": "`+base64.StdEncoding.EncodeToString([]byte("charlie"))+`"}}`)
