@@ -18,6 +18,7 @@ import (
 	"google.golang.org/api/iterator"
 	"google.golang.org/api/option"
 	"google.golang.org/genproto/googleapis/cloud/location"
+	"google.golang.org/genproto/googleapis/rpc/code"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
@@ -95,29 +96,12 @@ func codeOf(t testing.TB, err error) codes.Code {
 		if body.Error.Code != ge.Code || body.Error.Message == "" {
 			t.Fatalf("REST error body %q disagrees with HTTP status %d or has no message", ge.Body, ge.Code)
 		}
-		for c := codes.OK; c <= codes.Unauthenticated; c++ {
-			if codeName(c) == body.Error.Status {
-				return c
-			}
+		if c, ok := code.Code_value[body.Error.Status]; ok {
+			return codes.Code(c)
 		}
 		t.Fatalf("REST error status %q is not a google.rpc.Code name", body.Error.Status)
 	}
 	return status.Code(err)
-}
-
-// codeName spells a code as google.rpc.Code does.
-func codeName(c codes.Code) string {
-	if c == codes.Canceled {
-		return "CANCELLED"
-	}
-	var b strings.Builder
-	for i, r := range c.String() {
-		if i > 0 && r >= 'A' && r <= 'Z' {
-			b.WriteByte('_')
-		}
-		b.WriteRune(r)
-	}
-	return strings.ToUpper(b.String())
 }
 
 // conformance is the state a run of the table shares between steps.
@@ -175,38 +159,33 @@ func access(name string) func(k *conformance) (proto.Message, error) {
 	}
 }
 
-// listSecrets returns the IDs a filter lists, as a ListSecretsResponse.
+// drain reads an iterator to its end.
+func drain[T any](next func() (T, error)) ([]T, error) {
+	var out []T
+	for {
+		x, err := next()
+		if errors.Is(err, iterator.Done) {
+			return out, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, x)
+	}
+}
+
+// listSecrets returns what a filter lists, as one ListSecretsResponse.
 func listSecrets(filter string) func(k *conformance) (proto.Message, error) {
 	return func(k *conformance) (proto.Message, error) {
-		it := k.c.ListSecrets(k.ctx, &secretmanagerpb.ListSecretsRequest{Parent: cp, Filter: filter})
-		out := &secretmanagerpb.ListSecretsResponse{}
-		for {
-			s, err := it.Next()
-			if errors.Is(err, iterator.Done) {
-				return out, nil
-			}
-			if err != nil {
-				return nil, err
-			}
-			out.Secrets = append(out.Secrets, s)
-		}
+		s, err := drain(k.c.ListSecrets(k.ctx, &secretmanagerpb.ListSecretsRequest{Parent: cp, Filter: filter}).Next)
+		return &secretmanagerpb.ListSecretsResponse{Secrets: s}, err
 	}
 }
 
 func listVersions(filter string) func(k *conformance) (proto.Message, error) {
 	return func(k *conformance) (proto.Message, error) {
-		it := k.c.ListSecretVersions(k.ctx, &secretmanagerpb.ListSecretVersionsRequest{Parent: csec, Filter: filter})
-		out := &secretmanagerpb.ListSecretVersionsResponse{}
-		for {
-			v, err := it.Next()
-			if errors.Is(err, iterator.Done) {
-				return out, nil
-			}
-			if err != nil {
-				return nil, err
-			}
-			out.Versions = append(out.Versions, v)
-		}
+		v, err := drain(k.c.ListSecretVersions(k.ctx, &secretmanagerpb.ListSecretVersionsRequest{Parent: csec, Filter: filter}).Next)
+		return &secretmanagerpb.ListSecretVersionsResponse{Versions: v}, err
 	}
 }
 
@@ -457,18 +436,8 @@ func conformanceTable() []step {
 			return k.c.TestIamPermissions(k.ctx, &iampb.TestIamPermissionsRequest{Resource: csec, Permissions: []string{"storage.objects.get"}})
 		}},
 		{name: "list locations", code: codes.OK, call: func(k *conformance) (proto.Message, error) {
-			it := k.c.ListLocations(k.ctx, &location.ListLocationsRequest{Name: cp})
-			out := &location.ListLocationsResponse{}
-			for {
-				l, err := it.Next()
-				if errors.Is(err, iterator.Done) {
-					return out, nil
-				}
-				if err != nil {
-					return nil, err
-				}
-				out.Locations = append(out.Locations, l)
-			}
+			l, err := drain(k.c.ListLocations(k.ctx, &location.ListLocationsRequest{Name: cp}).Next)
+			return &location.ListLocationsResponse{Locations: l}, err
 		}, check: func(k *conformance, m proto.Message) error {
 			var ids []string
 			for _, l := range m.(*location.ListLocationsResponse).GetLocations() {

@@ -204,9 +204,6 @@ func writeGoogleError(w http.ResponseWriter, c codes.Code, msg string, st *spb.S
 	ge.Error.Code = httpStatus(c)
 	ge.Error.Message = msg
 	ge.Error.Status = codeName(c)
-	if c == codes.Canceled {
-		ge.Error.Status = "CANCELLED" // google.rpc.Code's spelling
-	}
 	for _, d := range st.GetDetails() {
 		if b, err := protojson.Marshal(d); err == nil {
 			ge.Error.Details = append(ge.Error.Details, b)
