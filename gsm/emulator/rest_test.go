@@ -3,17 +3,14 @@ package emulator_test
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
 	"encoding/base64"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
 
 	"cloud.google.com/go/secretmanager/apiv1/secretmanagerpb"
-	"golang.org/x/net/http2"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 
@@ -147,12 +144,9 @@ func TestRESTPlainHTTP(t *testing.T) {
 // way gRPC arrives, on the same port.
 func TestRESTOverH2C(t *testing.T) {
 	addr, _ := emulator.StartForTest(t, parse(t, restSeed), emulator.Options{})
-	hc := &http.Client{Transport: &http2.Transport{
-		AllowHTTP: true,
-		DialTLSContext: func(ctx context.Context, network, addr string, _ *tls.Config) (net.Conn, error) {
-			return (&net.Dialer{}).DialContext(ctx, network, addr)
-		},
-	}}
+	var h2c http.Protocols
+	h2c.SetUnencryptedHTTP2(true) // HTTP/2 with prior knowledge, no HTTP/1.1
+	hc := &http.Client{Transport: &http.Transport{Protocols: &h2c}}
 	req, _ := http.NewRequestWithContext(context.Background(), "GET", "http://"+addr+"/v1/projects/p/secrets", nil)
 	resp, err := hc.Do(req)
 	if err != nil {
