@@ -106,6 +106,7 @@ func FuzzFilter(f *testing.F) {
 	for _, s := range []string{
 		"name:SECRET_", `labels.connector="a" AND NOT labels.x:*`, "-(a:b OR c=d) e!=f",
 		"labels:connector", "state:ENABLED", `name:'q\'x'`, "((name:a))", "name<=b", "- x",
+		"labels.a:(b OR (c AND d))", "create_time>2026-01-01T00:00:00Z", "name:a*b*c", "state:(ENABLED OR DISABLED)",
 	} {
 		f.Add(s)
 	}
