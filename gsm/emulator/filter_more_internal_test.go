@@ -33,7 +33,7 @@ func TestFilterAdditions(t *testing.T) {
 		{"name:*S3*", true},
 		{"name=projects/*/secrets/SECRET_*", true},
 		{"name=*/SECRET_*_CREDS", true},
-		{"name=*_CRED", false},  // = matches the whole value
+		{"name=*_CRED", false}, // = matches the whole value
 		{"labels.connector=source-*", true},
 		{"labels.connector:(source-x OR source-s3)", true},
 		{"labels.connector:(source-x OR source-y)", false},
