@@ -388,6 +388,30 @@ func conformanceTable() []step {
 				want(v.GetScheduledDestroyTime() == nil, "scheduled_destroy_time still set"))
 		}},
 		{name: "a destroyed version cannot be enabled", code: codes.FailedPrecondition, call: enable(csec+"/versions/1", "v1")},
+		{name: "an alias cannot be set on a destroyed version", code: codes.FailedPrecondition,
+			call: update(&secretmanagerpb.Secret{Name: csec, VersionAliases: map[string]int64{"gone": 1}}, "version_aliases")},
+		{name: "an older alias on it does not block other updates", code: codes.OK,
+			call: update(&secretmanagerpb.Secret{Name: csec, Labels: map[string]string{"connector": "source-s3"}}, "labels"),
+			check: func(k *conformance, m proto.Message) error {
+				return want(secretOf(m).GetVersionAliases()["previous"] == 1, "aliases %v", secretOf(m).GetVersionAliases())
+			}},
+		{name: "regional: a new key and an expiry", code: codes.OK,
+			call: update(&secretmanagerpb.Secret{Name: creg, CustomerManagedEncryption: &secretmanagerpb.CustomerManagedEncryption{KmsKeyName: ckey + "2"},
+				Expiration: &secretmanagerpb.Secret_ExpireTime{ExpireTime: timestamppb.New(t0.Add(30 * day))}}, "customer_managed_encryption", "expire_time"),
+			check: func(k *conformance, m proto.Message) error {
+				s := secretOf(m)
+				return want(s.GetCustomerManagedEncryption().GetKmsKeyName() == ckey+"2" && s.GetExpireTime().AsTime().Equal(t0.Add(30*day)), "regional update %v", s)
+			}},
+		{name: "regional: the mask clears what the request leaves out", code: codes.OK,
+			call: update(&secretmanagerpb.Secret{Name: creg}, "customer_managed_encryption", "expire_time"),
+			check: func(k *conformance, m proto.Message) error {
+				s := secretOf(m)
+				return want(s.GetCustomerManagedEncryption() == nil && s.GetExpireTime() == nil, "cleared %v", s)
+			}},
+		{name: "filter with an unquoted time on versions", code: codes.OK, call: listVersions("create_time>=2026-03-01T12:00:00Z AND state:DESTROYED"),
+			check: func(k *conformance, m proto.Message) error {
+				return want(slices.Equal(versionIDs(m), []string{"1"}), "versions %v", versionIDs(m))
+			}},
 		{name: "filter create_time", code: codes.OK, call: listSecrets(fmt.Sprintf("create_time>%q", t0.Add(-time.Hour).Format(time.RFC3339))), check: listed("S")},
 		{name: "filter create_time misses", code: codes.OK, call: listSecrets(fmt.Sprintf("create_time<%s", t0.Format(time.RFC3339))), check: listed()},
 		{name: "filter inner wildcard", code: codes.OK, call: listSecrets("name:projects/*/secrets/S"), check: listed("S")},

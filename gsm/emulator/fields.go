@@ -178,10 +178,14 @@ func expiration(in *secretmanagerpb.Secret, now time.Time, set bool) (time.Time,
 	return time.Time{}, nil
 }
 
-// check validates a secret's policy against GSM's rules. future applies the
-// rules that compare with the clock (rotation lead time), which only hold for
-// what a client sends, not for a seed written earlier.
-func (m meta) check(sec *secret, now time.Time, future bool) error {
+// fresh says which of a secret's fields a client is setting now: the rules
+// that compare with the present (a rotation's lead time, an alias on a
+// destroyed version) hold for those only, not for what was set earlier or
+// comes from a seed written earlier.
+type fresh struct{ rotation, aliases bool }
+
+// check validates a secret's policy against GSM's rules.
+func (m meta) check(sec *secret, now time.Time, f fresh) error {
 	if err := validateAnnotations(m.annotations); err != nil {
 		return invalid("invalid annotations: %v", err)
 	}
@@ -193,13 +197,13 @@ func (m meta) check(sec *secret, now time.Time, future bool) error {
 			return invalid("invalid topic: %v", err)
 		}
 	}
-	if err := m.checkRotation(now, future); err != nil {
+	if err := m.checkRotation(now, f.rotation); err != nil {
 		return err
 	}
 	if m.destroyTTL != 0 && (m.destroyTTL < minDestroyTTL || m.destroyTTL > maxDestroyTTL) {
 		return invalid("version_destroy_ttl %v is outside GSM's range of 1 day to 1000 days", m.destroyTTL)
 	}
-	if err := checkAliases(m.aliases, sec); err != nil {
+	if err := checkAliases(m.aliases, sec, f.aliases); err != nil {
 		return err
 	}
 	if m.cmek != nil {
@@ -307,8 +311,8 @@ func validateAlias(a string) error {
 }
 
 // checkAliases validates version_aliases: each names a version that exists
-// and is not destroyed.
-func checkAliases(aliases map[string]int64, sec *secret) error {
+// and, for aliases being set (set), is not destroyed.
+func checkAliases(aliases map[string]int64, sec *secret, set bool) error {
 	if len(aliases) > MaxAliases {
 		return invalid("%d version aliases, over the limit of %d", len(aliases), MaxAliases)
 	}
@@ -320,7 +324,7 @@ func checkAliases(aliases map[string]int64, sec *secret) error {
 		if n < 1 || n > int64(len(sec.versions)) {
 			return invalid("version alias %q points at version %d, which does not exist (the secret has %d versions)", a, n, len(sec.versions))
 		}
-		if sec.versions[n-1].state == secretmanagerpb.SecretVersion_DESTROYED {
+		if set && sec.versions[n-1].state == secretmanagerpb.SecretVersion_DESTROYED {
 			return status.Errorf(codes.FailedPrecondition, "version alias %q points at version %d, which is DESTROYED", a, n)
 		}
 	}

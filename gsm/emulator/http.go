@@ -53,7 +53,9 @@ func newHandler(gs *grpc.Server) (http.Handler, error) {
 		return nil, err
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if isGRPC(r) {
+		// gRPC, gRPC-Web and Connect calls name the service in the path;
+		// only the REST mapping (/v1/...) gets Google's REST error shape.
+		if strings.HasPrefix(r.URL.Path, "/google.") {
 			tc.ServeHTTP(w, r)
 			return
 		}
@@ -67,11 +69,6 @@ func newHandler(gs *grpc.Server) (http.Handler, error) {
 		tc.ServeHTTP(rw, r.WithContext(context.WithValue(r.Context(), reachedKey{}, &rw.reached)))
 		rw.finish()
 	}), nil
-}
-
-func isGRPC(r *http.Request) bool {
-	ct := r.Header.Get("Content-Type")
-	return r.ProtoMajor == 2 && strings.HasPrefix(ct, "application/grpc")
 }
 
 func hasAny(q map[string][]string, keys []string) bool {

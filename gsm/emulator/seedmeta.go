@@ -184,7 +184,7 @@ func (sec *SeedSecret) checkMeta() error {
 	if sec.Location != "" && sec.Replication != nil {
 		return errors.New("\"replication\" must not be set for a regional secret")
 	}
-	for _, err := range []error{checkReplication(s.replication), s.meta.check(s, time.Time{}, false), policyErr(sec.IAMPolicy)} {
+	for _, err := range []error{checkReplication(s.replication), s.meta.check(s, time.Time{}, fresh{}), policyErr(sec.IAMPolicy)} {
 		if err != nil {
 			return errors.New(status.Convert(err).Message())
 		}

@@ -425,7 +425,7 @@ func (s *Server) CreateSecret(_ context.Context, req *secretmanagerpb.CreateSecr
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	sec := &secret{id: req.GetSecretId(), location: r.location, labels: maps.Clone(in.GetLabels()), created: now, meta: m, tags: maps.Clone(in.GetTags())}
-	if err := m.check(sec, now, true); err != nil {
+	if err := m.check(sec, now, fresh{rotation: true, aliases: true}); err != nil {
 		return nil, err
 	}
 	i, found := slices.BinarySearchFunc(s.secrets, sec, compareSecrets)
@@ -475,10 +475,14 @@ func (s *Server) UpdateSecret(_ context.Context, req *secretmanagerpb.UpdateSecr
 			return nil, err
 		}
 	}
-	// Only what the mask changes meets the clock rules again: an old
-	// next_rotation_time left alone is not refused for having come closer.
-	rotationChanged := slices.ContainsFunc(paths, func(p string) bool { return strings.HasPrefix(p, "rotation") })
-	if err := m.check(sec, now, rotationChanged); err != nil {
+	// Only what the mask changes meets the rules of the present again: an
+	// old next_rotation_time left alone is not refused for having come
+	// closer, nor an alias whose version was destroyed since.
+	f := fresh{
+		rotation: slices.ContainsFunc(paths, func(p string) bool { return strings.HasPrefix(p, "rotation") }),
+		aliases:  slices.Contains(paths, "version_aliases"),
+	}
+	if err := m.check(sec, now, f); err != nil {
 		return nil, err
 	}
 	sec.labels, sec.meta = labels, m
