@@ -334,13 +334,10 @@ func TestServeLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	cancel()
-	select {
-	case err := <-served:
-		if err != nil {
-			t.Errorf("Serve = %v after the context ended", err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("Serve did not return after the context ended")
+	// A Serve that never returns hangs the test until go test's -timeout,
+	// which then prints every goroutine: no wall-clock bound here.
+	if err := <-served; err != nil {
+		t.Errorf("Serve = %v after the context ended", err)
 	}
 	srv.Stop()
 	lis2, err := net.Listen("tcp", "127.0.0.1:0")
