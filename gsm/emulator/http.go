@@ -57,8 +57,8 @@ func newHandler(gs *grpc.Server) (http.Handler, error) {
 		// only the REST mapping (/v1/...) gets Google's REST error shape.
 		if strings.HasPrefix(r.URL.Path, "/google.") {
 			// Plain gRPC needs no transcoding: straight to the server,
-			// which halves the cost of a call. gRPC-Web and Connect go
-			// through vanguard.
+			// sparing the transcoder's buffering. gRPC-Web and Connect
+			// go through vanguard.
 			if r.ProtoMajor == 2 && strings.HasPrefix(r.Header.Get("Content-Type"), "application/grpc") && !strings.HasPrefix(r.Header.Get("Content-Type"), "application/grpc-web") {
 				gs.ServeHTTP(w, r)
 				return
