@@ -50,14 +50,7 @@ func TestFilterParseAndMatch(t *testing.T) {
 		{`labels.connector="source-a_destination-b" AND NOT name:"B"`, true},
 	}
 	for _, tt := range tests {
-		n, err := parseFilter(tt.filter, secretSchema)
-		if err != nil {
-			t.Errorf("%q: %v", tt.filter, err)
-			continue
-		}
-		if got := n.match(rec); got != tt.want {
-			t.Errorf("%q matched %v, want %v", tt.filter, got, tt.want)
-		}
+		checkMatch(t, tt.filter, secretSchema, rec, tt.want)
 	}
 }
 

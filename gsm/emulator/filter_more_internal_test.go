@@ -50,14 +50,7 @@ func TestFilterAdditions(t *testing.T) {
 		{"NOT create_time<2026-01-01T00:00:00Z AND name:S3", true},
 	}
 	for _, tt := range tests {
-		n, err := parseFilter(tt.filter, secretSchema)
-		if err != nil {
-			t.Errorf("%q: %v", tt.filter, err)
-			continue
-		}
-		if got := n.match(rec); got != tt.want {
-			t.Errorf("%q matched %v, want %v", tt.filter, got, tt.want)
-		}
+		checkMatch(t, tt.filter, secretSchema, rec, tt.want)
 	}
 
 	ver := fakeRecord{"name": "projects/p/secrets/S/versions/2", "state": "DISABLED", "create_time": "2026-03-01T12:00:00Z"}
@@ -70,14 +63,7 @@ func TestFilterAdditions(t *testing.T) {
 		"scheduled_destroy_time:*":            false,
 		"state=DISABLED AND name:versions/*2": true,
 	} {
-		n, err := parseFilter(filter, versionSchema)
-		if err != nil {
-			t.Errorf("%q: %v", filter, err)
-			continue
-		}
-		if got := n.match(ver); got != want {
-			t.Errorf("%q matched %v, want %v", filter, got, want)
-		}
+		checkMatch(t, filter, versionSchema, ver, want)
 	}
 }
 
@@ -109,3 +95,16 @@ func TestFilterAdditionErrors(t *testing.T) {
 }
 
 func deep(n int) string { return strings.Repeat("(", n) + "a" + strings.Repeat(")", n) }
+
+// checkMatch parses filter and checks whether it matches rec.
+func checkMatch(t *testing.T, filter string, schema filterSchema, rec filterRecord, want bool) {
+	t.Helper()
+	n, err := parseFilter(filter, schema)
+	if err != nil {
+		t.Errorf("%q: %v", filter, err)
+		return
+	}
+	if got := n.match(rec); got != want {
+		t.Errorf("%q matched %v, want %v", filter, got, want)
+	}
+}
