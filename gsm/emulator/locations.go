@@ -10,7 +10,7 @@ import (
 	"google.golang.org/grpc/status"
 )
 
-// DefaultLocations are the regions ListLocations reports besides the ones the
+// defaultLocations are the regions ListLocations reports besides the ones the
 // seed and its regional secrets name: a few of the regions GSM serves, so a
 // client that picks a region from the list finds familiar ones.
 var defaultLocations = []string{
