@@ -3,7 +3,9 @@ module github.com/airbytehq/ci-secrets
 go 1.26.8
 
 require (
+	cloud.google.com/go/iam v1.14.0
 	cloud.google.com/go/secretmanager v1.24.0
+	connectrpc.com/vanguard v0.4.0
 	github.com/google/go-github/v75 v75.0.0
 	github.com/google/renameio/v2 v2.0.2
 	github.com/googleapis/gax-go/v2 v2.27.0
@@ -13,6 +15,7 @@ require (
 	github.com/spf13/cobra v1.10.2
 	golang.org/x/time v0.16.0
 	google.golang.org/api v0.311.0
+	google.golang.org/genproto v0.0.0-20261012220534-4341edf3f941
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20261026165753-2ffab32bce7e
 	google.golang.org/grpc v1.85.0
 	google.golang.org/protobuf v1.36.12
@@ -24,7 +27,7 @@ require (
 	cloud.google.com/go/auth v0.24.1-0.20261001053825-dbc26066f70a // indirect
 	cloud.google.com/go/auth/oauth2adapt v0.3.1 // indirect
 	cloud.google.com/go/compute/metadata v0.10.0 // indirect
-	cloud.google.com/go/iam v1.14.0 // indirect
+	connectrpc.com/connect v1.19.1 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/felixge/httpsnoop v1.1.0 // indirect
 	github.com/go-logr/logr v1.4.4 // indirect
@@ -49,6 +52,5 @@ require (
 	golang.org/x/sys v0.49.0 // indirect
 	golang.org/x/text v0.43.0 // indirect
 	golang.org/x/tools v0.51.0 // indirect
-	google.golang.org/genproto v0.0.0-20261012220534-4341edf3f941 // indirect
 	google.golang.org/genproto/googleapis/api v0.0.0-20261012220534-4341edf3f941 // indirect
 )

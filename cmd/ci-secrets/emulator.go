@@ -34,15 +34,35 @@ type emulatorOptions struct {
 	quotaAccess int
 	quotaWrite  int
 	quotaScale  float64
+
+	iam string
+}
+
+// ignoredGlobals are the global flags that configure a client of Secret
+// Manager; the emulator is the server, so it refuses them rather than
+// silently ignore them (--log-level and --log-format apply as everywhere).
+var ignoredGlobals = []string{"project", "location", "credentials-file", "endpoint", "timeout"}
+
+// refuseClientFlags reports a client-side global flag given to the emulator.
+func refuseClientFlags(cmd *cobra.Command) error {
+	for _, name := range ignoredGlobals {
+		if f := cmd.Flag(name); f != nil && f.Changed {
+			return usageErrorf("--%s configures a client of Secret Manager; the emulator is the server and ignores it: drop it, or put it on the command after --, e.g. ci-secrets emulator --seed seed.json -- ci-secrets list --%s ...", name, name)
+		}
+	}
+	return nil
 }
 
 func newEmulatorCmd(s *streams) *cobra.Command {
 	o := &emulatorOptions{}
 	cmd := &cobra.Command{
 		Use:   "emulator --seed FILE [--listen ADDR] [-- COMMAND ARGS...]",
-		Short: "Serve a local Secret Manager (real gRPC API) seeded from a JSON file",
-		Long: `Serve an in-memory Google Secret Manager speaking the real gRPC API, for
-trying ci-secrets and testing pipelines without a GCP account.
+		Short: "Serve a local Secret Manager (real gRPC and REST API) seeded from a JSON file",
+		Long: `Serve an in-memory Google Secret Manager speaking the real API, for trying
+ci-secrets and testing pipelines without a GCP account. One port answers gRPC
+(HTTP/2 without TLS) and the REST/JSON mapping (HTTP/1.1 or HTTP/2), so the
+official clients of every language, gcloud and curl can use it; the README's
+emulator section shows how to point each at it, and the seed file format.
 
 Without a command it serves until interrupted; the first line on stdout is
 "listening on HOST:PORT". With -- COMMAND ARGS... it starts the server, runs
@@ -53,12 +73,18 @@ stops, and exits with the command's status.
 --quota-read, --quota-access and --quota-write enforce GSM's per-project
 quotas (600, 90000 and 600 requests per minute in production): requests
 beyond them in a minute are answered RESOURCE_EXHAUSTED. --quota-scale
-shortens that minute, so a run can meet its quota in seconds.`,
+shortens that minute, so a run can meet its quota in seconds.
+
+--iam enforce checks every call on a secret that has an IAM policy (seeded,
+or set with SetIamPolicy) against the caller named in the x-emulator-caller
+request header, e.g. "user:alice@example.com"; secrets without a policy
+serve everyone. --dump may name a pipe, a FIFO or /dev/null.`,
 		Example: `  ci-secrets emulator --seed examples/seed.json -- ci-secrets sync --all --root /tmp/demo
   ci-secrets emulator --seed examples/seed.json --listen 127.0.0.1:8085 &
   SECRET_MANAGER_EMULATOR_HOST=127.0.0.1:8085 GCP_PROJECT_ID=demo-project ci-secrets list
   ci-secrets emulator --seed seed.json --latency 20ms --error-rate 0.1 --dump state.json -- ci-secrets sync --all
-  ci-secrets emulator --seed seed.json --quota-read 600 --quota-access 90000 --quota-scale 60 -- ci-secrets sync --all`,
+  ci-secrets emulator --seed seed.json --quota-read 600 --quota-access 90000 --quota-scale 60 -- ci-secrets sync --all
+  curl -s http://127.0.0.1:8085/v1/projects/demo-project/secrets`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if dash := cmd.ArgsLenAtDash(); dash > 0 {
@@ -68,11 +94,14 @@ shortens that minute, so a run can meet its quota in seconds.`,
 			} else if dash == 0 && len(args) == 0 {
 				return usageErrorf("nothing after --: name the command to run against the emulator, or drop -- to serve until interrupted")
 			}
+			if err := refuseClientFlags(cmd); err != nil {
+				return err
+			}
 			return o.run(cmd.Context(), s, args)
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.seed, "seed", "", "seed file (JSON, format in docs/cli.md); required")
+	f.StringVar(&o.seed, "seed", "", "seed file (JSON, format in the README's emulator section; a --dump loads as a seed); required")
 	f.StringVar(&o.listen, "listen", "127.0.0.1:0", "address to listen on")
 	f.DurationVar(&o.latency, "latency", 0, "latency added to every call, e.g. 20ms")
 	f.DurationVar(&o.jitter, "jitter", 0, "extra random latency of up to this much per call")
@@ -85,6 +114,7 @@ shortens that minute, so a run can meet its quota in seconds.`,
 	f.IntVar(&o.quotaAccess, "quota-access", 0, "access requests (payload reads) served per minute before RESOURCE_EXHAUSTED (0: unlimited)")
 	f.IntVar(&o.quotaWrite, "quota-write", 0, "write requests (creates, new versions, state changes) served per minute before RESOURCE_EXHAUSTED (0: unlimited)")
 	f.Float64Var(&o.quotaScale, "quota-scale", 1, "speed up the quota clock, e.g. 60: a quota minute lasts one second")
+	f.StringVar(&o.iam, "iam", "off", "off, or enforce: check calls on secrets with an IAM policy against the caller in the x-emulator-caller header")
 	_ = cmd.MarkFlagRequired("seed")
 	return cmd
 }
@@ -169,13 +199,16 @@ func (o *emulatorOptions) run(ctx context.Context, s *streams, command []string)
 	if err != nil {
 		return err
 	}
+	if o.iam != "off" && o.iam != "enforce" {
+		return usageErrorf("--iam %q is not off or enforce", o.iam)
+	}
 	seed, err := emulator.LoadSeed(o.seed)
 	if err != nil {
 		return &usageError{err}
 	}
 	srv, err := emulator.New(seed, emulator.Options{
 		Latency: o.latency, Jitter: o.jitter, ErrorRate: o.errorRate, ErrorCode: code, Seed: o.rngSeed,
-		Quota: quota, Faults: faults,
+		Quota: quota, Faults: faults, IAMEnforce: o.iam == "enforce",
 	})
 	if err != nil {
 		return &usageError{err}
@@ -264,8 +297,12 @@ func (o *emulatorOptions) quota() (*emulator.Quota, error) {
 }
 
 func writeDump(srv *emulator.Server, f *os.File) error {
-	if err := f.Truncate(0); err != nil {
-		return fmt.Errorf("write --dump %s: %w", f.Name(), err)
+	// Only a regular file has old content to drop: a pipe, a FIFO or
+	// /dev/null cannot be truncated, and need not be.
+	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+		if err := f.Truncate(0); err != nil {
+			return fmt.Errorf("write --dump %s: %w", f.Name(), err)
+		}
 	}
 	if err := srv.Dump(f); err != nil {
 		return fmt.Errorf("write --dump %s: %w", f.Name(), err)

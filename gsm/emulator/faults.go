@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"cloud.google.com/go/secretmanager/apiv1/secretmanagerpb"
+	"google.golang.org/genproto/googleapis/rpc/code"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -179,17 +180,13 @@ func (fs *FaultSettings) pick(method, secret string, draw func() float64) (code 
 	return codes.OK, false
 }
 
-// codeName spells a code as GSM's documentation does: RESOURCE_EXHAUSTED.
+// codeName spells a code as google.rpc.Code names it (RESOURCE_EXHAUSTED,
+// CANCELLED), which is also the "status" of Google's JSON errors.
 func codeName(c codes.Code) string {
-	s := c.String()
-	var b strings.Builder
-	for i, r := range s {
-		if i > 0 && r >= 'A' && r <= 'Z' {
-			b.WriteByte('_')
-		}
-		b.WriteRune(r)
+	if n, ok := code.Code_name[int32(c)]; ok {
+		return n
 	}
-	return strings.ToUpper(b.String())
+	return "UNKNOWN"
 }
 
 // faultError builds the injected error, worded like GSM's where GSM's wording

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -103,8 +104,40 @@ func TestFaultOnOneSecret(t *testing.T) {
 	}
 }
 
+// sleepRecorder is an injected Sleep: it records the latency each call asks
+// for and returns at once, so latency is tested by what was asked, not by
+// the wall clock.
+type sleepRecorder struct {
+	mu     sync.Mutex
+	delays []time.Duration
+}
+
+func (r *sleepRecorder) Sleep(ctx context.Context, d time.Duration) error {
+	r.mu.Lock()
+	r.delays = append(r.delays, d)
+	r.mu.Unlock()
+	return ctx.Err()
+}
+
+func (r *sleepRecorder) Delays() []time.Duration {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.delays)
+}
+
+// blockingSleep never ends a latency on its own: it returns when the call's
+// context ends (the caller's deadline, or Stop), and reports each start.
+func blockingSleep(started chan<- struct{}) func(ctx context.Context, d time.Duration) error {
+	return func(ctx context.Context, _ time.Duration) error {
+		started <- struct{}{}
+		<-ctx.Done()
+		return ctx.Err()
+	}
+}
+
 func TestSetFaultsAtRuntime(t *testing.T) {
-	c, srv := start(t, versionSeed, emulator.Options{})
+	rec := &sleepRecorder{}
+	c, srv := start(t, versionSeed, emulator.Options{Sleep: rec.Sleep})
 	ctx := context.Background()
 	get := func() error {
 		_, err := c.GetSecret(ctx, &secretmanagerpb.GetSecretRequest{Name: "projects/p/secrets/A"})
@@ -126,36 +159,44 @@ func TestSetFaultsAtRuntime(t *testing.T) {
 	if err := srv.SetFaults(emulator.FaultSettings{Latency: 40 * time.Millisecond}); err != nil {
 		t.Fatal(err)
 	}
-	begin := time.Now()
-	if err := get(); err != nil || time.Since(begin) < 40*time.Millisecond {
-		t.Errorf("latency not applied: %v after %v", err, time.Since(begin))
+	if err := get(); err != nil {
+		t.Fatal(err)
+	}
+	if d := rec.Delays(); !slices.Equal(d, []time.Duration{40 * time.Millisecond}) {
+		t.Errorf("latency asked for = %v, want one call of 40ms", d)
 	}
 }
 
 func TestLatency(t *testing.T) {
-	c, _ := start(t, versionSeed, emulator.Options{Latency: 30 * time.Millisecond, Jitter: 20 * time.Millisecond, Seed: 1})
+	rec := &sleepRecorder{}
+	c, _ := start(t, versionSeed, emulator.Options{Latency: 30 * time.Millisecond, Jitter: 20 * time.Millisecond, Seed: 1, Sleep: rec.Sleep})
 	ctx := context.Background()
-	begin := time.Now()
 	for range 5 {
 		if _, err := c.GetSecret(ctx, &secretmanagerpb.GetSecretRequest{Name: "projects/p/secrets/A"}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if d := time.Since(begin); d < 150*time.Millisecond {
-		t.Errorf("5 calls at 30ms latency took %v", d)
+	d := rec.Delays()
+	if len(d) != 5 {
+		t.Fatalf("latency asked for %d times, want 5: %v", len(d), d)
+	}
+	for _, x := range d {
+		if x < 30*time.Millisecond || x > 50*time.Millisecond {
+			t.Errorf("delay %v outside latency 30ms + jitter [0, 20ms]", x)
+		}
+	}
+	if slices.Min(d) == slices.Max(d) {
+		t.Errorf("jitter drew the same delay 5 times: %v", d)
 	}
 
-	// Latency respects the caller's deadline.
-	c, srv := start(t, versionSeed, emulator.Options{Latency: 5 * time.Second})
+	// Latency respects the caller's deadline: the wait ends with the call.
+	started := make(chan struct{}, 1)
+	c, _ = start(t, versionSeed, emulator.Options{Latency: time.Hour, Sleep: blockingSleep(started)})
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	begin = time.Now()
 	_, err := c.GetSecret(ctx, &secretmanagerpb.GetSecretRequest{Name: "projects/p/secrets/A"})
 	wantCode(t, err, codes.DeadlineExceeded, "")
-	if d := time.Since(begin); d > 2*time.Second {
-		t.Errorf("a cancelled call waited %v", d)
-	}
-	_ = srv
+	<-started
 }
 
 func TestQuota(t *testing.T) {
@@ -217,8 +258,9 @@ func TestQuota(t *testing.T) {
 }
 
 func TestQuotaScaledRealTime(t *testing.T) {
-	// Scale 120: a "minute" lasts 500 ms.
-	c, _ := start(t, versionSeed, emulator.Options{Quota: &emulator.Quota{ReadPerMinute: 2, Scale: 120}})
+	// Scale 120: a "minute" lasts 500 ms of the injected clock.
+	clock := &fakeClock{now: t0}
+	c, _ := start(t, versionSeed, emulator.Options{Quota: &emulator.Quota{ReadPerMinute: 2, Scale: 120}, Now: clock.Now})
 	ctx := context.Background()
 	get := func() error {
 		_, err := c.GetSecret(ctx, &secretmanagerpb.GetSecretRequest{Name: "projects/p/secrets/A"})
@@ -230,8 +272,9 @@ func TestQuotaScaledRealTime(t *testing.T) {
 	if err := get(); err != nil {
 		t.Fatal(err)
 	}
+	clock.Advance(499 * time.Millisecond)
 	wantCode(t, get(), codes.ResourceExhausted, "")
-	time.Sleep(550 * time.Millisecond)
+	clock.Advance(time.Millisecond)
 	if err := get(); err != nil {
 		t.Errorf("after the scaled minute: %v", err)
 	}
@@ -240,7 +283,8 @@ func TestQuotaScaledRealTime(t *testing.T) {
 // Stop is a crash: in-flight calls fail, later calls fail, the state stays
 // readable.
 func TestStopMidway(t *testing.T) {
-	c, srv := start(t, versionSeed, emulator.Options{Latency: 300 * time.Millisecond})
+	started := make(chan struct{}, 20)
+	c, srv := start(t, versionSeed, emulator.Options{Latency: time.Hour, Sleep: blockingSleep(started)})
 	ctx := context.Background()
 	var wg sync.WaitGroup
 	errs := make(chan error, 20)
@@ -250,14 +294,12 @@ func TestStopMidway(t *testing.T) {
 			errs <- err
 		})
 	}
-	time.Sleep(50 * time.Millisecond)
-	begin := time.Now()
+	for range 20 { // every call is in flight, waiting out its latency
+		<-started
+	}
 	srv.Stop()
 	wg.Wait()
 	close(errs)
-	if d := time.Since(begin); d > 2*time.Second {
-		t.Errorf("in-flight calls took %v to fail", d)
-	}
 	for err := range errs {
 		if code := status.Code(err); code != codes.Unavailable && code != codes.Canceled {
 			t.Errorf("in-flight call: %v", err)
@@ -292,13 +334,10 @@ func TestServeLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	cancel()
-	select {
-	case err := <-served:
-		if err != nil {
-			t.Errorf("Serve = %v after the context ended", err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("Serve did not return after the context ended")
+	// A Serve that never returns hangs the test until go test's -timeout,
+	// which then prints every goroutine: no wall-clock bound here.
+	if err := <-served; err != nil {
+		t.Errorf("Serve = %v after the context ended", err)
 	}
 	srv.Stop()
 	lis2, err := net.Listen("tcp", "127.0.0.1:0")

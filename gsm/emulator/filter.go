@@ -2,7 +2,9 @@ package emulator
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 )
@@ -10,19 +12,32 @@ import (
 // The list filter language, a subset of Google's List-operation filtering
 // (AIP-160) as GSM documents it for secrets and versions:
 //
-//	name:SUB          substring of the resource name (a trailing * is ignored)
+//	name:SUB          substring of the resource name
 //	name=NAME         the full resource name or the bare ID
 //	labels.K=V        exact value; labels.K!=V its negation
 //	labels.K:V        substring of the value (GSM calls ':' "has"; the emulator
 //	                  reads it as contains, so an exact value matches too)
 //	labels.K:*        label K is present; labels:K the same
+//	annotations.K, annotations:K, version_aliases.K, version_aliases:K
+//	                  as labels (secrets only)
+//	replication.automatic:*, replication.user_managed:*   the policy kind
+//	replication.user_managed.replicas.location:L, and the kms_key_name of
+//	                  replication.{automatic,user_managed.replicas}.customer_managed_encryption
+//	topics.name:T     a topic of the secret
+//	create_time>T     timestamps (RFC 3339) compare with = != < <= > >=; also
+//	                  expire_time and rotation.next_rotation_time on secrets,
+//	                  destroy_time and scheduled_destroy_time on versions
 //	state:ENABLED     versions only (also state=..., DISABLED, DESTROYED)
+//	F:(A OR B)        a composite value: F:A OR F:B (AND works likewise)
 //	a AND b, a b      conjunction (implicit between adjacent terms)
 //	a OR b            disjunction; binds tighter than AND, as in AIP-160
 //	NOT a, -a         negation; ( ... ) groups
 //
-// Values may be quoted ("..." or '...', with \ escapes). Keywords are upper
-// case. Anything else (bare words, <, >, unknown fields) is INVALID_ARGUMENT.
+// A * anywhere in a text value is a wildcard for any run of characters
+// (name:SECRET_*_CREDS). Values may be quoted ("..." or '...', with \
+// escapes). Keywords are upper case. Anything else (bare words, a comparison
+// on text, unknown fields) is INVALID_ARGUMENT: a filter the emulator cannot
+// evaluate is never answered with an empty list.
 const (
 	maxFilterLen   = 4096
 	maxFilterDepth = 32
@@ -37,22 +52,36 @@ type filterRecord interface {
 type fieldKind int
 
 const (
-	fieldText   fieldKind = iota // ':' is substring
-	fieldEnum                    // ':' is equality
-	fieldLabels                  // the label map itself: labels:K tests presence
+	fieldText fieldKind = iota // ':' is substring
+	fieldEnum                  // ':' is equality
+	fieldMap                   // a map itself (labels, annotations): labels:K tests presence of K
+	fieldTime                  // a timestamp: compared in time
 )
 
 // filterSchema names the fields a filter may use; nil means unknown field.
 type filterSchema func(field string) (fieldKind, []string, bool)
 
+// mapFields are the secret fields that are string maps: F.K reads key K,
+// F:K tests its presence.
+var mapFields = []string{"labels", "annotations", "version_aliases"}
+
 func secretSchema(field string) (fieldKind, []string, bool) {
-	switch {
-	case field == "name":
+	for _, m := range mapFields {
+		if field == m {
+			return fieldMap, nil, true
+		}
+		if k, ok := strings.CutPrefix(field, m+"."); ok && k != "" {
+			return fieldText, nil, true
+		}
+	}
+	switch field {
+	case "name", "topics.name", "replication.automatic", "replication.user_managed",
+		"replication.user_managed.replicas.location",
+		"replication.automatic.customer_managed_encryption.kms_key_name",
+		"replication.user_managed.replicas.customer_managed_encryption.kms_key_name":
 		return fieldText, nil, true
-	case field == "labels":
-		return fieldLabels, nil, true
-	case strings.HasPrefix(field, "labels.") && len(field) > len("labels."):
-		return fieldText, nil, true
+	case "create_time", "expire_time", "rotation.next_rotation_time":
+		return fieldTime, nil, true
 	}
 	return 0, nil, false
 }
@@ -65,6 +94,8 @@ func versionSchema(field string) (fieldKind, []string, bool) {
 		return fieldText, nil, true
 	case "state":
 		return fieldEnum, versionStates, true
+	case "create_time", "destroy_time", "scheduled_destroy_time":
+		return fieldTime, nil, true
 	}
 	return 0, nil, false
 }
@@ -81,8 +112,10 @@ type matchAll struct{}
 type restriction struct {
 	field string
 	kind  fieldKind
-	op    string // ":", "=", "!="
+	op    string // ":", "=", "!=", and for times "<", "<=", ">", ">="
 	value string
+	glob  *regexp.Regexp // text values holding a *: the value as a pattern
+	t     time.Time      // time values
 }
 
 func (n andNode) match(r filterRecord) bool {
@@ -107,11 +140,14 @@ func (n notNode) match(r filterRecord) bool { return !n.n.match(r) }
 func (matchAll) match(filterRecord) bool    { return true }
 
 func (x restriction) match(r filterRecord) bool {
-	if x.kind == fieldLabels { // labels:K
-		_, ok := r.values("labels." + x.value)
+	if x.kind == fieldMap { // labels:K
+		_, ok := r.values(x.field + "." + x.value)
 		return ok
 	}
 	vals, present := r.values(x.field)
+	if x.kind == fieldTime {
+		return x.matchTime(vals, present)
+	}
 	switch x.op {
 	case ":":
 		if !present {
@@ -121,8 +157,16 @@ func (x restriction) match(r filterRecord) bool {
 			return true
 		}
 		for _, v := range vals {
-			if x.kind == fieldEnum && strings.EqualFold(v, x.value) ||
-				x.kind == fieldText && strings.Contains(v, strings.TrimSuffix(x.value, "*")) {
+			switch {
+			case x.kind == fieldEnum:
+				if strings.EqualFold(v, x.value) {
+					return true
+				}
+			case x.glob != nil:
+				if x.glob.MatchString(v) {
+					return true
+				}
+			case strings.Contains(v, x.value):
 				return true
 			}
 		}
@@ -130,7 +174,8 @@ func (x restriction) match(r filterRecord) bool {
 	case "=", "!=":
 		eq := false
 		for _, v := range vals {
-			if x.kind == fieldEnum && strings.EqualFold(v, x.value) || x.kind != fieldEnum && v == x.value {
+			if x.kind == fieldEnum && strings.EqualFold(v, x.value) ||
+				x.kind != fieldEnum && (x.glob != nil && x.glob.MatchString(v) || x.glob == nil && v == x.value) {
 				eq = true
 				break
 			}
@@ -141,6 +186,54 @@ func (x restriction) match(r filterRecord) bool {
 		return !eq
 	}
 	return false
+}
+
+// matchTime compares a timestamp field; an absent one (a secret that never
+// expires) matches only != and the absence of :*.
+func (x restriction) matchTime(vals []string, present bool) bool {
+	if x.op == ":" { // only :* parses
+		return present
+	}
+	if !present || len(vals) == 0 {
+		return x.op == "!="
+	}
+	t, err := time.Parse(time.RFC3339Nano, vals[0])
+	if err != nil {
+		return false
+	}
+	switch x.op {
+	case "=":
+		return t.Equal(x.t)
+	case "!=":
+		return !t.Equal(x.t)
+	case "<":
+		return t.Before(x.t)
+	case "<=":
+		return !t.After(x.t)
+	case ">":
+		return t.After(x.t)
+	case ">=":
+		return !t.Before(x.t)
+	}
+	return false
+}
+
+// globPattern compiles a text value holding a * into a pattern: anchored for
+// = (the whole value), unanchored for : (a part of it). Everything but * is
+// literal.
+func globPattern(value, op string) *regexp.Regexp {
+	if value == "*" || !strings.Contains(value, "*") {
+		return nil
+	}
+	parts := strings.Split(value, "*")
+	for i, p := range parts {
+		parts[i] = regexp.QuoteMeta(p)
+	}
+	expr := strings.Join(parts, ".*")
+	if op != ":" {
+		expr = "^" + expr + "$"
+	}
+	return regexp.MustCompile("(?s)" + expr)
 }
 
 // parseFilter compiles a filter. Errors describe the problem in terms a user
@@ -251,9 +344,16 @@ func lexFilter(src string) ([]token, error) {
 			}
 		default:
 			start := i
+			// After a comparison, a bare value may hold ':' (an unquoted
+			// timestamp such as 2024-01-31T00:00:00Z, as Google's samples
+			// write it); after ':' it still ends the word.
+			stops := "()\"':=!<>"
+			if n := len(toks); n > 0 && toks[n-1].kind == tokOp && toks[n-1].text != ":" {
+				stops = "()\"'=!<>"
+			}
 			for i < len(src) {
 				r, size := utf8.DecodeRuneInString(src[i:])
-				if unicode.IsSpace(r) || strings.ContainsRune("()\"':=!<>", r) || r == utf8.RuneError && size <= 1 {
+				if unicode.IsSpace(r) || strings.ContainsRune(stops, r) || r == utf8.RuneError && size <= 1 {
 					break
 				}
 				i += size
@@ -408,24 +508,97 @@ func (p *filterParser) simple(depth int) (filterNode, error) {
 	if op.kind != tokOp {
 		return nil, fmt.Errorf("%q at offset %d needs an operator and a value (name:SUB, labels.KEY=VALUE); bare search terms are not supported", t.text, t.pos)
 	}
-	kind, enum, ok := p.schema(t.text)
-	if !ok {
+	if _, _, ok := p.schema(t.text); !ok {
 		return nil, fmt.Errorf("unknown field %q at offset %d", t.text, t.pos)
 	}
-	if op.text != ":" && op.text != "=" && op.text != "!=" {
-		return nil, fmt.Errorf("operator %q at offset %d is not supported on %q (use :, = or !=)", op.text, op.pos, t.text)
+	if p.peek().kind == tokLParen {
+		return p.compositeValue(t, op, depth+1)
 	}
-	v := p.next()
+	return p.restriction(t, op, p.next())
+}
+
+// compositeValue reads F op (A OR B AND C ...): each value is a restriction
+// of F, combined with AIP-160's precedence (OR binds tighter than AND).
+func (p *filterParser) compositeValue(field, op token, depth int) (filterNode, error) {
+	if depth > maxFilterDepth {
+		return nil, fmt.Errorf("filter nests deeper than %d levels", maxFilterDepth)
+	}
+	open := p.next()
+	var and andNode
+	for {
+		var or orNode
+		for {
+			var n filterNode
+			var err error
+			if p.peek().kind == tokLParen {
+				n, err = p.compositeValue(field, op, depth+1)
+			} else {
+				n, err = p.restriction(field, op, p.next())
+			}
+			if err != nil {
+				return nil, err
+			}
+			or = append(or, n)
+			if !p.peek().keyword("OR") {
+				break
+			}
+			p.next()
+		}
+		and = append(and, or)
+		if p.peek().kind == tokRParen {
+			p.next()
+			break
+		}
+		if p.peek().keyword("AND") {
+			p.next()
+		}
+		if p.done() {
+			return nil, fmt.Errorf("missing ')' for the values of %s opened at offset %d", field.text, open.pos)
+		}
+	}
+	if len(and) == 1 {
+		if len(and[0].(orNode)) == 1 {
+			return and[0].(orNode)[0], nil
+		}
+		return and[0], nil
+	}
+	return and, nil
+}
+
+// restriction checks one field-operator-value triple against the schema.
+func (p *filterParser) restriction(t, op, v token) (filterNode, error) {
+	kind, enum, _ := p.schema(t.text)
 	if v.kind != tokText && v.kind != tokString || v.kind == tokText && (v.keyword("AND") || v.keyword("OR") || v.keyword("NOT")) {
 		return nil, fmt.Errorf("missing value after %s%s at offset %d, found %s", t.text, op.text, op.pos, v)
 	}
-	if kind == fieldLabels {
+	x := restriction{field: t.text, kind: kind, op: op.text, value: v.text}
+	switch kind {
+	case fieldTime:
+		if op.text == ":" {
+			if v.text != "*" {
+				return nil, fmt.Errorf("%s:%s at offset %d: compare a time with =, !=, <, <=, > or >=; ':' only tests presence (%s:*)", t.text, v.text, op.pos, t.text)
+			}
+			return x, nil
+		}
+		tm, err := time.Parse(time.RFC3339Nano, v.text)
+		if err != nil {
+			return nil, fmt.Errorf("%s value %q at offset %d is not an RFC 3339 timestamp such as \"2024-01-31T00:00:00Z\"", t.text, v.text, v.pos)
+		}
+		x.t = tm
+		return x, nil
+	case fieldMap:
 		if op.text != ":" {
-			return nil, fmt.Errorf("use labels.KEY%sVALUE, or labels:KEY to test presence", op.text)
+			return nil, fmt.Errorf("use %s.KEY%sVALUE, or %s:KEY to test presence", t.text, op.text, t.text)
 		}
-		if err := validateLabelKey(v.text); err != nil {
-			return nil, err
+		if t.text == "labels" {
+			if err := validateLabelKey(v.text); err != nil {
+				return nil, err
+			}
 		}
+		return x, nil
+	}
+	if op.text != ":" && op.text != "=" && op.text != "!=" {
+		return nil, fmt.Errorf("operator %q at offset %d is not supported on %q (use :, = or !=; comparisons work on create_time and the other times)", op.text, op.pos, t.text)
 	}
 	if kind == fieldEnum && !(op.text == ":" && v.text == "*") {
 		valid := false
@@ -436,5 +609,8 @@ func (p *filterParser) simple(depth int) (filterNode, error) {
 			return nil, fmt.Errorf("%s %q is not one of %s", t.text, v.text, strings.Join(enum, ", "))
 		}
 	}
-	return restriction{field: t.text, kind: kind, op: op.text, value: v.text}, nil
+	if kind == fieldText {
+		x.glob = globPattern(v.text, op.text)
+	}
+	return x, nil
 }

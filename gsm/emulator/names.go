@@ -70,8 +70,8 @@ func parseName(name, kind string) (ref, error) {
 		}
 		r.secret, r.version = parts[1], parts[3]
 		if r.version != "latest" {
-			if _, err := parseVersionNumber(r.version); err != nil {
-				return ref{}, status.Errorf(codes.InvalidArgument, "%q: version %q is neither a version number nor \"latest\"", name, r.version)
+			if _, err := parseVersionNumber(r.version); err != nil && validateAlias(r.version) != nil {
+				return ref{}, status.Errorf(codes.InvalidArgument, "%q: version %q is neither a version number, \"latest\" nor an alias", name, r.version)
 			}
 		}
 	}

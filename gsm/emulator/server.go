@@ -4,15 +4,18 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"maps"
 	"math/rand/v2"
 	"net"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 
+	"cloud.google.com/go/iam/apiv1/iampb"
 	"cloud.google.com/go/secretmanager/apiv1/secretmanagerpb"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -31,9 +34,18 @@ type Options struct {
 	Faults    []Fault
 	Quota     *Quota // nil: no quota
 	Seed      int64  // seed of the fault and jitter randomness; 0 = time-based
-	// Now is the clock for create/destroy times and quota windows (nil =
-	// time.Now); latency always waits in real time.
+	// Now is the clock for create/destroy times, expiry, scheduled
+	// destruction and quota windows (nil = time.Now); latency always waits in
+	// real time, through Sleep.
 	Now func() time.Time
+	// Sleep waits out the injected latency of one call; it returns early
+	// with ctx's error when ctx ends (the caller gave up or the server
+	// stopped). nil waits in real time. Tests inject one to count and
+	// measure the latency asked for without waiting for it.
+	Sleep func(ctx context.Context, d time.Duration) error
+	// IAMEnforce checks each call on a secret that has an IAM policy against
+	// the caller named in the CallerHeader request header.
+	IAMEnforce bool
 }
 
 // ErrStopped is returned by Serve once Stop has been called.
@@ -64,9 +76,14 @@ type Server struct {
 
 	quota *quotaState
 
+	sleep          func(ctx context.Context, d time.Duration) error
+	started        time.Time // the time seed entries without a create_time got
+	iamEnforce     bool
+	extraLocations []string // the seed's, for ListLocations
+
 	lifeMu  sync.Mutex
 	stopped chan struct{}
-	grpcs   []*grpc.Server
+	servers []served
 }
 
 type secret struct {
@@ -76,6 +93,15 @@ type secret struct {
 	created      time.Time
 	rev          int64
 	versions     []*version // version N is versions[N-1]
+	meta         meta
+	tags         map[string]string // input only: stored and dumped, never served
+	policy       *iampb.Policy     // nil: no policy set
+}
+
+// expired reports whether the secret's expire_time has passed: GSM deletes an
+// expired secret, so the emulator treats it as gone from then on.
+func (sec *secret) expired(now time.Time) bool {
+	return !sec.meta.expire.IsZero() && !now.Before(sec.meta.expire)
 }
 
 type version struct {
@@ -85,7 +111,28 @@ type version struct {
 	clientCRC bool   // the client sent data_crc32c with AddSecretVersion
 	created   time.Time
 	destroyed time.Time
+	// scheduled is when a delayed destruction (version_destroy_ttl) takes
+	// effect; until then the version is DISABLED.
+	scheduled time.Time
+	kmsKey    string // the key version that encrypted it (CMEK secrets only)
 	rev       int64
+}
+
+// stateAt is the version's state at now: a scheduled destruction whose time
+// has come counts as done, without waiting for a write to settle it.
+func (v *version) stateAt(now time.Time) secretmanagerpb.SecretVersion_State {
+	if !v.scheduled.IsZero() && !now.Before(v.scheduled) {
+		return secretmanagerpb.SecretVersion_DESTROYED
+	}
+	return v.state
+}
+
+// settle applies a scheduled destruction whose time has come; callers hold
+// mu for writing.
+func (v *version) settle(now time.Time) {
+	if v.stateAt(now) == secretmanagerpb.SecretVersion_DESTROYED && v.state != secretmanagerpb.SecretVersion_DESTROYED {
+		v.state, v.data, v.destroyed, v.scheduled = secretmanagerpb.SecretVersion_DESTROYED, nil, v.scheduled, time.Time{}
+	}
 }
 
 // New builds a server holding a deep copy of seed. It validates the seed as
@@ -117,6 +164,12 @@ func New(seed *Seed, opts Options) (*Server, error) {
 		rng:     rand.New(rand.NewPCG(rs, rs^0x9e3779b97f4a7c15)),
 		quota:   q,
 		stopped: make(chan struct{}),
+
+		iamEnforce: opts.IAMEnforce,
+		sleep:      opts.Sleep,
+	}
+	if s.sleep == nil {
+		s.sleep = sleepCtx
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -124,16 +177,31 @@ func New(seed *Seed, opts Options) (*Server, error) {
 	c := seed.clone()
 	s.validate = c.Validate
 	now := s.now()
+	s.started = now
+	s.extraLocations = c.Locations
 	for _, ss := range c.Secrets {
-		sec := &secret{id: ss.Name, location: ss.Location, labels: ss.Labels, created: now, rev: s.nextRev()}
-		if sec.location == "" {
-			sec.replication = automatic()
+		sec := ss.toServer(now)
+		sec.rev = s.nextRev()
+		if sec.policy != nil && len(sec.policy.Etag) == 0 {
+			sec.policy.Etag = policyEtag(s.nextRev())
 		}
 		for _, sv := range ss.Versions {
 			st, _ := parseState(sv.State) // checked above
-			v := &version{state: st, data: sv.Data, crc: sv.CRC32C, created: now, rev: s.nextRev()}
-			if st == secretmanagerpb.SecretVersion_DESTROYED {
-				v.data, v.destroyed = nil, now
+			v := &version{state: st, data: sv.Data, crc: sv.CRC32C, created: sv.CreateTime, destroyed: sv.DestroyTime,
+				kmsKey: sv.KMSKeyVersion, rev: s.nextRev()}
+			if v.created.IsZero() {
+				v.created = now
+			}
+			switch {
+			case st == secretmanagerpb.SecretVersion_DESTROYED:
+				v.data, v.scheduled = nil, time.Time{}
+				if v.destroyed.IsZero() {
+					v.destroyed = now
+				}
+			case st == secretmanagerpb.SecretVersion_DISABLED:
+				v.destroyed, v.scheduled = time.Time{}, sv.ScheduledDestroyTime
+			default:
+				v.destroyed = time.Time{}
 			}
 			sec.versions = append(sec.versions, v)
 		}
@@ -160,12 +228,22 @@ func (s *Server) nextRev() int64 { s.rev++; return s.rev }
 // Project returns the project the server holds.
 func (s *Server) Project() string { return s.project }
 
-// Serve serves the Secret Manager gRPC API on lis until ctx is done (then it
+// Serve serves the Secret Manager API on lis until ctx is done (then it
 // stops gracefully, hard after 2 s) or Stop is called, and returns nil in both
-// cases. It may be called for several listeners.
+// cases. One listener speaks gRPC (HTTP/2 without TLS, "h2c") and the REST
+// mapping over HTTP/1.1 or h2c. It may be called for several listeners.
 func (s *Server) Serve(ctx context.Context, lis net.Listener) error {
 	gs := grpc.NewServer(grpc.UnaryInterceptor(s.intercept))
-	secretmanagerpb.RegisterSecretManagerServiceServer(gs, s)
+	s.registerServices(gs)
+	h, err := newHandler(gs)
+	if err != nil {
+		lis.Close()
+		return fmt.Errorf("emulator: build the REST transcoder: %w", err)
+	}
+	var protocols http.Protocols
+	protocols.SetHTTP1(true)
+	protocols.SetUnencryptedHTTP2(true)
+	hs := &http.Server{Handler: h, Protocols: &protocols, ReadHeaderTimeout: 10 * time.Second}
 	s.lifeMu.Lock()
 	select {
 	case <-s.stopped:
@@ -174,7 +252,7 @@ func (s *Server) Serve(ctx context.Context, lis net.Listener) error {
 		return ErrStopped
 	default:
 	}
-	s.grpcs = append(s.grpcs, gs)
+	s.servers = append(s.servers, served{gs, hs})
 	s.lifeMu.Unlock()
 
 	done := make(chan struct{})
@@ -182,22 +260,28 @@ func (s *Server) Serve(ctx context.Context, lis net.Listener) error {
 	go func() {
 		select {
 		case <-ctx.Done():
-			graceful := make(chan struct{})
-			go func() { gs.GracefulStop(); close(graceful) }()
-			select {
-			case <-graceful:
-			case <-time.After(2 * time.Second):
-				gs.Stop()
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+			defer cancel()
+			if hs.Shutdown(sctx) != nil {
+				hs.Close()
 			}
-		case <-s.stopped: // Stop stops gs itself
+			gs.Stop()
+		case <-s.stopped: // Stop stops hs itself
 		case <-done:
 		}
 	}()
-	err := gs.Serve(lis)
-	if errors.Is(err, grpc.ErrServerStopped) {
+	err = hs.Serve(lis)
+	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}
 	return err
+}
+
+// served is one Serve call's pair of servers: gs runs the methods, hs owns
+// the connections.
+type served struct {
+	gs *grpc.Server
+	hs *http.Server
 }
 
 // Stop stops the server hard, as if it died: listeners close, in-flight calls
@@ -212,10 +296,11 @@ func (s *Server) Stop() {
 	default:
 		close(s.stopped)
 	}
-	gss := slices.Clone(s.grpcs)
+	ss := slices.Clone(s.servers)
 	s.lifeMu.Unlock()
-	for _, gs := range gss {
-		gs.Stop()
+	for _, sv := range ss {
+		sv.hs.Close()
+		sv.gs.Stop()
 	}
 }
 
@@ -223,6 +308,7 @@ func (s *Server) Stop() {
 // faults. A refused call never reaches the method.
 func (s *Server) intercept(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 	method := info.FullMethod[strings.LastIndex(info.FullMethod, "/")+1:]
+	markReached(ctx)
 	s.callsMu.Lock()
 	s.calls[method]++
 	s.callsMu.Unlock()
@@ -236,15 +322,26 @@ func (s *Server) intercept(ctx context.Context, req any, info *grpc.UnaryServerI
 	s.faultMu.Unlock()
 
 	if delay > 0 {
-		t := time.NewTimer(delay)
+		wctx, cancel := context.WithCancel(ctx)
+		go func() {
+			select {
+			case <-s.stopped:
+				cancel()
+			case <-wctx.Done():
+			}
+		}()
+		err := s.sleep(wctx, delay)
+		cancel()
 		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
-			return nil, status.FromContextError(ctx.Err()).Err()
 		case <-s.stopped:
-			t.Stop()
 			return nil, status.Error(codes.Unavailable, "emulator stopped")
+		default:
+		}
+		if err != nil && ctx.Err() != nil {
+			return nil, status.FromContextError(ctx.Err()).Err()
+		}
+		if err != nil {
+			return nil, status.Errorf(codes.Internal, "emulator: latency: %v", err)
 		}
 	}
 	select {
@@ -253,11 +350,16 @@ func (s *Server) intercept(ctx context.Context, req any, info *grpc.UnaryServerI
 	default:
 	}
 
+	resource := resourceOf(req)
+	if s.iamEnforce {
+		if err := s.authorize(ctx, method, resource); err != nil {
+			return nil, err
+		}
+	}
 	if k := kindOf(method); !s.quota.take(s.now(), k) {
 		return nil, quotaError(k, s.project, "")
 	}
 
-	resource := resourceOf(req)
 	s.faultMu.Lock()
 	code, after := fs.pick(method, secretIDOf(resource), s.rng.Float64)
 	s.faultMu.Unlock()
@@ -270,6 +372,18 @@ func (s *Server) intercept(ctx context.Context, req any, info *grpc.UnaryServerI
 		}
 	}
 	return nil, faultError(code, method, resource, s.project)
+}
+
+// sleepCtx waits d in real time, or until ctx ends.
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // resourceOf returns the resource name a request is about: the secret for
@@ -334,15 +448,40 @@ func (s *Server) ResetCalls() {
 func (s *Server) Snapshot() *Seed {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	seed := &Seed{Project: s.project, Secrets: make([]SeedSecret, 0, len(s.secrets))}
+	seed := &Seed{Project: s.project, Locations: slices.Clone(s.extraLocations), Secrets: make([]SeedSecret, 0, len(s.secrets))}
 	if s.validate != nil {
 		v := *s.validate
 		seed.Validate = &v
 	}
+	now := s.now()
 	for _, sec := range s.secrets {
-		ss := SeedSecret{Name: sec.id, Location: sec.location, Labels: maps.Clone(sec.labels), Versions: make([]SeedVersion, 0, len(sec.versions))}
+		if sec.expired(now) { // gone, as in GSM
+			continue
+		}
+		// Times the seed left to the start stay left out, so a dump of an
+		// untouched seed reads like the seed.
+		atStart := func(t time.Time) time.Time {
+			if t.Equal(s.started) {
+				return time.Time{}
+			}
+			return t
+		}
+		ss := fromServer(sec)
+		ss.CreateTime = atStart(ss.CreateTime)
+		ss.Versions = make([]SeedVersion, 0, len(sec.versions))
 		for _, v := range sec.versions {
-			sv := SeedVersion{Data: slices.Clone(v.data), State: v.state.String()}
+			st := v.stateAt(now)
+			sv := SeedVersion{Data: slices.Clone(v.data), State: st.String(), CreateTime: atStart(v.created), KMSKeyVersion: v.kmsKey}
+			switch {
+			case st == secretmanagerpb.SecretVersion_DESTROYED:
+				sv.Data, sv.DestroyTime = nil, v.destroyed
+				if sv.DestroyTime.IsZero() {
+					sv.DestroyTime = v.scheduled
+				}
+				sv.DestroyTime = atStart(sv.DestroyTime)
+			default:
+				sv.ScheduledDestroyTime = v.scheduled
+			}
 			if v.crc != nil {
 				n := *v.crc
 				sv.CRC32C = &n

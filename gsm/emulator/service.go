@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"cloud.google.com/go/secretmanager/apiv1/secretmanagerpb"
 	"google.golang.org/grpc/codes"
@@ -81,7 +82,7 @@ func (s *Server) lookup(name string) (*secret, error) {
 		return nil, err
 	}
 	i := s.find(r.location, r.secret)
-	if i < 0 {
+	if i < 0 || s.secrets[i].expired(s.now()) {
 		return nil, status.Errorf(codes.NotFound, "Secret [%s] not found.", r.secretName())
 	}
 	return s.secrets[i], nil
@@ -98,13 +99,20 @@ func (s *Server) lookupVersion(name string) (*secret, int, *version, error) {
 		return nil, 0, nil, err
 	}
 	i := s.find(r.location, r.secret)
-	if i < 0 {
+	if i < 0 || s.secrets[i].expired(s.now()) {
 		return nil, 0, nil, status.Errorf(codes.NotFound, "Secret [%s] not found or has no versions.", r.secretName())
 	}
 	sec := s.secrets[i]
 	n := len(sec.versions) // latest: the most recently created, whatever its state
 	if r.version != "latest" {
-		n, _ = parseVersionNumber(r.version)
+		var err error
+		if n, err = parseVersionNumber(r.version); err != nil {
+			a, ok := sec.meta.aliases[r.version]
+			if !ok {
+				return nil, 0, nil, status.Errorf(codes.NotFound, "Secret Version [%s/versions/%s] not found: %q is neither a version number, \"latest\" nor an alias of this secret.", r.secretName(), r.version, r.version)
+			}
+			n = int(a)
+		}
 	}
 	if n < 1 || n > len(sec.versions) {
 		return nil, 0, nil, status.Errorf(codes.NotFound, "Secret Version [%s/versions/%s] not found.", r.secretName(), r.version)
@@ -119,6 +127,7 @@ func (s *Server) secretProto(sec *secret) *secretmanagerpb.Secret {
 		CreateTime: timestamppb.New(sec.created),
 		Etag:       etag(sec.rev),
 	}
+	sec.meta.fill(p)
 	if sec.replication != nil {
 		p.Replication = proto.Clone(sec.replication).(*secretmanagerpb.Replication)
 	}
@@ -130,12 +139,20 @@ func (s *Server) versionProto(sec *secret, n int) *secretmanagerpb.SecretVersion
 	p := &secretmanagerpb.SecretVersion{
 		Name:                           s.versionName(sec, n),
 		CreateTime:                     timestamppb.New(v.created),
-		State:                          v.state,
+		State:                          v.stateAt(s.now()),
 		Etag:                           etag(v.rev),
 		ClientSpecifiedPayloadChecksum: v.clientCRC,
 	}
-	if !v.destroyed.IsZero() {
+	switch {
+	case !v.destroyed.IsZero():
 		p.DestroyTime = timestamppb.New(v.destroyed)
+	case p.State == secretmanagerpb.SecretVersion_DESTROYED: // its scheduled time has passed
+		p.DestroyTime = timestamppb.New(v.scheduled)
+	case !v.scheduled.IsZero():
+		p.ScheduledDestroyTime = timestamppb.New(v.scheduled)
+	}
+	if v.kmsKey != "" {
+		p.CustomerManagedEncryption = &secretmanagerpb.CustomerManagedEncryptionStatus{KmsKeyVersionName: v.kmsKey}
 	}
 	return p
 }
@@ -197,30 +214,98 @@ func invalidFilter(filter string, err error) error {
 type secretRecord struct {
 	sec  *secret
 	name string
+	now  time.Time
+}
+
+func stamp(t time.Time) ([]string, bool) {
+	if t.IsZero() {
+		return nil, false
+	}
+	return []string{t.UTC().Format(time.RFC3339Nano)}, true
 }
 
 func (r secretRecord) values(field string) ([]string, bool) {
-	if field == "name" {
-		return []string{r.name, r.sec.id}, true
+	sec := r.sec
+	for _, m := range []struct {
+		prefix string
+		get    func(string) (string, bool)
+	}{
+		{"labels.", func(k string) (string, bool) { v, ok := sec.labels[k]; return v, ok }},
+		{"annotations.", func(k string) (string, bool) { v, ok := sec.meta.annotations[k]; return v, ok }},
+		{"version_aliases.", func(k string) (string, bool) {
+			v, ok := sec.meta.aliases[k]
+			return strconv.FormatInt(v, 10), ok
+		}},
+	} {
+		if k, ok := strings.CutPrefix(field, m.prefix); ok {
+			v, ok := m.get(k)
+			return []string{v}, ok
+		}
 	}
-	if k, ok := strings.CutPrefix(field, "labels."); ok {
-		v, ok := r.sec.labels[k]
-		return []string{v}, ok
+	auto := sec.replication.GetAutomatic()
+	replicas := sec.replication.GetUserManaged().GetReplicas()
+	switch field {
+	case "name":
+		return []string{r.name, sec.id}, true
+	case "create_time":
+		return stamp(sec.created)
+	case "expire_time":
+		return stamp(sec.meta.expire)
+	case "rotation.next_rotation_time":
+		if t := sec.meta.rotation.GetNextRotationTime(); t != nil {
+			return stamp(t.AsTime())
+		}
+		return nil, false
+	case "topics.name":
+		return sec.meta.topics, len(sec.meta.topics) > 0
+	case "replication.automatic":
+		return []string{""}, auto != nil
+	case "replication.user_managed":
+		return []string{""}, len(replicas) > 0
+	case "replication.automatic.customer_managed_encryption.kms_key_name":
+		k := auto.GetCustomerManagedEncryption().GetKmsKeyName()
+		return []string{k}, k != ""
+	case "replication.user_managed.replicas.location", "replication.user_managed.replicas.customer_managed_encryption.kms_key_name":
+		var out []string
+		for _, rp := range replicas {
+			v := rp.GetLocation()
+			if strings.HasSuffix(field, "kms_key_name") {
+				v = rp.GetCustomerManagedEncryption().GetKmsKeyName()
+			}
+			if v != "" {
+				out = append(out, v)
+			}
+		}
+		return out, len(out) > 0
 	}
 	return nil, false
 }
 
 type versionRecord struct {
-	name  string
-	state secretmanagerpb.SecretVersion_State
+	name string
+	v    *version
+	now  time.Time
 }
 
 func (r versionRecord) values(field string) ([]string, bool) {
+	st := r.v.stateAt(r.now)
 	switch field {
 	case "name":
 		return []string{r.name}, true
 	case "state":
-		return []string{r.state.String()}, true
+		return []string{st.String()}, true
+	case "create_time":
+		return stamp(r.v.created)
+	case "destroy_time":
+		if st == secretmanagerpb.SecretVersion_DESTROYED && r.v.destroyed.IsZero() {
+			return stamp(r.v.scheduled)
+		}
+		return stamp(r.v.destroyed)
+	case "scheduled_destroy_time":
+		if st == secretmanagerpb.SecretVersion_DESTROYED {
+			return nil, false
+		}
+		return stamp(r.v.scheduled)
 	}
 	return nil, false
 }
@@ -262,12 +347,17 @@ func (s *Server) ListSecrets(_ context.Context, req *secretmanagerpb.ListSecrets
 		start += lo
 	}
 	resp := &secretmanagerpb.ListSecretsResponse{}
+	now := s.now()
 	if strings.TrimSpace(req.GetFilter()) == "" {
-		resp.TotalSize = int32(hi - lo)
+		for _, sec := range s.secrets[lo:hi] {
+			if !sec.expired(now) {
+				resp.TotalSize++
+			}
+		}
 	}
 	var last string
 	for _, sec := range s.secrets[start:hi] {
-		if !filter.match(secretRecord{sec, s.secretName(sec)}) {
+		if sec.expired(now) || !filter.match(secretRecord{sec, s.secretName(sec), now}) {
 			continue
 		}
 		if len(resp.Secrets) == size { // one more match exists: hand out a token
@@ -315,14 +405,37 @@ func (s *Server) CreateSecret(_ context.Context, req *secretmanagerpb.CreateSecr
 	case r.location != "" && rep != nil:
 		return nil, status.Errorf(codes.InvalidArgument, "Secret.replication must not be set for a regional secret (location %s)", r.location)
 	}
+	if err := checkReplication(rep); err != nil {
+		return nil, err
+	}
+	if in.GetSecretType() != secretmanagerpb.Secret_SECRET_TYPE_UNSPECIFIED {
+		return nil, status.Errorf(codes.InvalidArgument, "secret_type %s is not emulated: typed (managed-rotation) secrets are refused rather than served untyped", in.GetSecretType())
+	}
+	now := s.now()
+	m, err := metaFromCreate(in, now)
+	if err != nil {
+		return nil, err
+	}
+	for k := range in.GetTags() {
+		if k == "" {
+			return nil, status.Error(codes.InvalidArgument, "tags: a tag key is empty")
+		}
+	}
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	i, found := slices.BinarySearchFunc(s.secrets, &secret{location: r.location, id: req.GetSecretId()}, compareSecrets)
-	if found {
-		return nil, status.Errorf(codes.AlreadyExists, "Secret [%s/secrets/%s] already exists.", s.parentName(r.location), req.GetSecretId())
+	sec := &secret{id: req.GetSecretId(), location: r.location, labels: maps.Clone(in.GetLabels()), created: now, meta: m, tags: maps.Clone(in.GetTags())}
+	if err := m.check(sec, now, fresh{rotation: true, aliases: true}); err != nil {
+		return nil, err
 	}
-	sec := &secret{id: req.GetSecretId(), location: r.location, labels: maps.Clone(in.GetLabels()), created: s.now(), rev: s.nextRev()}
+	i, found := slices.BinarySearchFunc(s.secrets, sec, compareSecrets)
+	switch {
+	case found && !s.secrets[i].expired(now):
+		return nil, status.Errorf(codes.AlreadyExists, "Secret [%s/secrets/%s] already exists.", s.parentName(r.location), req.GetSecretId())
+	case found: // an expired secret is gone: its ID is free again
+		s.secrets = slices.Delete(s.secrets, i, i+1)
+	}
+	sec.rev = s.nextRev()
 	if rep != nil {
 		sec.replication = proto.Clone(rep).(*secretmanagerpb.Replication)
 	}
@@ -330,34 +443,64 @@ func (s *Server) CreateSecret(_ context.Context, req *secretmanagerpb.CreateSecr
 	return s.secretProto(sec), nil
 }
 
-// UpdateSecret updates a secret's labels; "labels" is the only update_mask
-// path the emulator supports.
+// UpdateSecret changes the fields its update_mask names (every mutable
+// Secret field; see mutablePaths), after checking the etag when one is given.
+// A field named in the mask but absent from the request is cleared.
 func (s *Server) UpdateSecret(_ context.Context, req *secretmanagerpb.UpdateSecretRequest) (*secretmanagerpb.Secret, error) {
 	paths := req.GetUpdateMask().GetPaths()
 	if len(paths) == 0 {
-		return nil, status.Error(codes.InvalidArgument, "update_mask is required")
-	}
-	for _, p := range paths {
-		if p != "labels" {
-			return nil, status.Errorf(codes.InvalidArgument, "update_mask path %q is not supported by the emulator (only \"labels\")", p)
-		}
+		return nil, status.Errorf(codes.InvalidArgument, "update_mask is required: name the fields to change (%s)", strings.Join(mutablePaths, ", "))
 	}
 	in := req.GetSecret()
-	if err := validateLabels(in.GetLabels()); err != nil {
-		return nil, status.Errorf(codes.InvalidArgument, "invalid labels: %v", err)
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	sec, err := s.lookup(in.GetName())
 	if err != nil {
 		return nil, err
 	}
-	sec.labels = maps.Clone(in.GetLabels())
+	if err := checkEtag(in.GetEtag(), sec.rev, s.secretName(sec)); err != nil {
+		return nil, err
+	}
+	now := s.now()
+	labels, m := sec.labels, sec.meta.clone()
+	for _, p := range paths {
+		if p == "labels" {
+			if err := validateLabels(in.GetLabels()); err != nil {
+				return nil, status.Errorf(codes.InvalidArgument, "invalid labels: %v", err)
+			}
+			labels = maps.Clone(in.GetLabels())
+			continue
+		}
+		if err := setField(&m, p, in, now); err != nil {
+			return nil, err
+		}
+	}
+	// Only what the mask changes meets the rules of the present again: an
+	// old next_rotation_time left alone is not refused for having come
+	// closer, nor an alias whose version was destroyed since.
+	f := fresh{
+		rotation: slices.ContainsFunc(paths, func(p string) bool { return strings.HasPrefix(p, "rotation") }),
+		aliases:  slices.Contains(paths, "version_aliases"),
+	}
+	if err := m.check(sec, now, f); err != nil {
+		return nil, err
+	}
+	sec.labels, sec.meta = labels, m
 	sec.rev = s.nextRev()
 	return s.secretProto(sec), nil
 }
 
-// DeleteSecret deletes a secret and all its versions.
+// checkEtag enforces an etag a request carries: empty means "whatever the
+// current one", anything else must match it, as GSM answers.
+func checkEtag(given string, rev int64, name string) error {
+	if given != "" && given != etag(rev) {
+		return status.Errorf(codes.FailedPrecondition, "The etag provided in the request (%s) does not match the current etag of [%s]: read it again and retry.", given, name)
+	}
+	return nil
+}
+
+// DeleteSecret deletes a secret and all its versions, after checking the
+// etag when one is given.
 func (s *Server) DeleteSecret(_ context.Context, req *secretmanagerpb.DeleteSecretRequest) (*emptypb.Empty, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -365,7 +508,11 @@ func (s *Server) DeleteSecret(_ context.Context, req *secretmanagerpb.DeleteSecr
 	if err != nil {
 		return nil, err
 	}
-	s.secrets = slices.Delete(s.secrets, s.find(sec.location, sec.id), s.find(sec.location, sec.id)+1)
+	if err := checkEtag(req.GetEtag(), sec.rev, s.secretName(sec)); err != nil {
+		return nil, err
+	}
+	i := s.find(sec.location, sec.id)
+	s.secrets = slices.Delete(s.secrets, i, i+1)
 	return &emptypb.Empty{}, nil
 }
 
@@ -388,13 +535,18 @@ func (s *Server) AddSecretVersion(_ context.Context, req *secretmanagerpb.AddSec
 	if err != nil {
 		return nil, err
 	}
-	sec.versions = append(sec.versions, &version{
+	v := &version{
 		state:     secretmanagerpb.SecretVersion_ENABLED,
 		data:      slices.Clone(p.GetData()),
 		clientCRC: p.DataCrc32C != nil,
 		created:   s.now(),
 		rev:       s.nextRev(),
-	})
+	}
+	if k := sec.meta.cmek.GetKmsKeyName(); k != "" {
+		// The emulator has no KMS: every key has one version.
+		v.kmsKey = k + "/cryptoKeyVersions/1"
+	}
+	sec.versions = append(sec.versions, v)
 	return s.versionProto(sec, len(sec.versions)), nil
 }
 
@@ -438,12 +590,13 @@ func (s *Server) ListSecretVersions(_ context.Context, req *secretmanagerpb.List
 		start = min(start, n-1)
 	}
 	resp := &secretmanagerpb.ListSecretVersionsResponse{}
+	now := s.now()
 	if strings.TrimSpace(req.GetFilter()) == "" {
 		resp.TotalSize = int32(len(sec.versions))
 	}
 	last := 0
 	for n := start; n >= 1; n-- {
-		if !filter.match(versionRecord{s.versionName(sec, n), sec.versions[n-1].state}) {
+		if !filter.match(versionRecord{s.versionName(sec, n), sec.versions[n-1], now}) {
 			continue
 		}
 		if len(resp.Versions) == size {
@@ -467,8 +620,8 @@ func (s *Server) AccessSecretVersion(_ context.Context, req *secretmanagerpb.Acc
 	if err != nil {
 		return nil, err
 	}
-	if v.state != secretmanagerpb.SecretVersion_ENABLED {
-		return nil, status.Errorf(codes.FailedPrecondition, "Secret Version [%s] is in %s state.", s.versionName(sec, n), v.state)
+	if st := v.stateAt(s.now()); st != secretmanagerpb.SecretVersion_ENABLED {
+		return nil, status.Errorf(codes.FailedPrecondition, "Secret Version [%s] is in %s state.", s.versionName(sec, n), st)
 	}
 	sum := int64(crc32.Checksum(v.data, castagnoli))
 	if v.crc != nil {
@@ -480,39 +633,56 @@ func (s *Server) AccessSecretVersion(_ context.Context, req *secretmanagerpb.Acc
 	}, nil
 }
 
-// DisableSecretVersion disables an ENABLED version (a DISABLED one stays so).
+// DisableSecretVersion disables a version (a DISABLED one stays so, with a
+// fresh etag).
 func (s *Server) DisableSecretVersion(_ context.Context, req *secretmanagerpb.DisableSecretVersionRequest) (*secretmanagerpb.SecretVersion, error) {
-	return s.transition(req.GetName(), secretmanagerpb.SecretVersion_DISABLED)
+	return s.transition(req.GetName(), req.GetEtag(), secretmanagerpb.SecretVersion_DISABLED)
 }
 
-// EnableSecretVersion enables a DISABLED version (an ENABLED one stays so).
+// EnableSecretVersion enables a DISABLED version, cancelling a scheduled
+// destruction (an ENABLED one stays so, with a fresh etag).
 func (s *Server) EnableSecretVersion(_ context.Context, req *secretmanagerpb.EnableSecretVersionRequest) (*secretmanagerpb.SecretVersion, error) {
-	return s.transition(req.GetName(), secretmanagerpb.SecretVersion_ENABLED)
+	return s.transition(req.GetName(), req.GetEtag(), secretmanagerpb.SecretVersion_ENABLED)
 }
 
-// DestroySecretVersion destroys a version for good: its data is dropped.
+// DestroySecretVersion destroys a version: at once (its data is dropped), or,
+// when the secret has a version_destroy_ttl, by disabling it with a
+// scheduled_destroy_time that far ahead.
 func (s *Server) DestroySecretVersion(_ context.Context, req *secretmanagerpb.DestroySecretVersionRequest) (*secretmanagerpb.SecretVersion, error) {
-	return s.transition(req.GetName(), secretmanagerpb.SecretVersion_DESTROYED)
+	return s.transition(req.GetName(), req.GetEtag(), secretmanagerpb.SecretVersion_DESTROYED)
 }
 
-// transition moves a version to state to. A DESTROYED version can go nowhere:
-// FAILED_PRECONDITION. Etags are not checked.
-func (s *Server) transition(name string, to secretmanagerpb.SecretVersion_State) (*secretmanagerpb.SecretVersion, error) {
+// transition moves a version to state to, after checking the etag when one
+// is given. Every accepted call refreshes the etag, a no-op included, as GSM
+// does. A DESTROYED version can go nowhere: FAILED_PRECONDITION.
+func (s *Server) transition(name, tag string, to secretmanagerpb.SecretVersion_State) (*secretmanagerpb.SecretVersion, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	sec, n, v, err := s.lookupVersion(name)
 	if err != nil {
 		return nil, err
 	}
+	now := s.now()
+	v.settle(now)
 	if v.state == secretmanagerpb.SecretVersion_DESTROYED {
 		return nil, status.Errorf(codes.FailedPrecondition, "Secret Version [%s] is in DESTROYED state.", s.versionName(sec, n))
 	}
-	if v.state != to {
-		v.state = to
-		v.rev = s.nextRev()
-		if to == secretmanagerpb.SecretVersion_DESTROYED {
-			v.data, v.destroyed = nil, s.now()
-		}
+	if err := checkEtag(tag, v.rev, s.versionName(sec, n)); err != nil {
+		return nil, err
 	}
+	switch {
+	case to == secretmanagerpb.SecretVersion_DESTROYED && sec.meta.destroyTTL > 0:
+		if v.scheduled.IsZero() {
+			v.scheduled = now.Add(sec.meta.destroyTTL)
+		}
+		v.state = secretmanagerpb.SecretVersion_DISABLED
+	case to == secretmanagerpb.SecretVersion_DESTROYED:
+		v.state, v.data, v.destroyed, v.scheduled = to, nil, now, time.Time{}
+	case to == secretmanagerpb.SecretVersion_ENABLED:
+		v.state, v.scheduled = to, time.Time{}
+	default:
+		v.state = to
+	}
+	v.rev = s.nextRev()
 	return s.versionProto(sec, n), nil
 }
