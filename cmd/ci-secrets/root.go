@@ -249,6 +249,14 @@ func (g *globalOptions) client(ctx context.Context, s *streams) (*gsm.Client, er
 		}
 		cfg.Retry.Overall = d
 	}
+	if v := s.getenv("CI_SECRETS_RETRY_CONNECT"); v != "" {
+		// Tests shorten the wait for a server that cannot be reached.
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return nil, usageErrorf("CI_SECRETS_RETRY_CONNECT %q is not a positive duration such as 1s", v)
+		}
+		cfg.Retry.Connect = d
+	}
 	cfg.Timeout = g.timeout
 	zerolog.Ctx(ctx).Debug().Str("project", cfg.Project).Str("location", cfg.Location).
 		Str("endpoint", cfg.Endpoint).Str("credentials", cfg.CredentialsSource).Msg("connecting to Secret Manager")
