@@ -814,29 +814,47 @@ func TestPushListFails(t *testing.T) {
 	}
 }
 
+// The limiter spaces writes to one secret (adds, 2 a second) and to one
+// version (state changes, 1 a second), and holds nothing else up. A fake
+// clock that moves only when the limiter sleeps makes the spacing exact.
 func TestLimiterSpacesWrites(t *testing.T) {
 	l := newLimiter()
+	clock := time.Unix(1_700_000_000, 0)
+	var slept []time.Duration
+	l.now = func() time.Time { return clock }
+	l.sleep = func(_ context.Context, d time.Duration) error {
+		slept = append(slept, d)
+		clock = clock.Add(d)
+		return nil
+	}
 	ctx := t.Context()
-	start := time.Now()
-	for range 3 {
-		if err := l.add(ctx, "S"); err != nil {
+	step := func(name string, f func() error, want time.Duration) {
+		t.Helper()
+		slept = nil
+		if err := f(); err != nil {
 			t.Fatal(err)
 		}
+		if len(slept) != 1 || slept[0] != want {
+			t.Errorf("%s waited %v, want %v", name, slept, want)
+		}
 	}
-	if d := time.Since(start); d < 900*time.Millisecond {
-		t.Errorf("3 adds to one secret took %v; want >= 1s at 2/s", d)
-	}
+	step("first add to S", func() error { return l.add(ctx, "S") }, 0)
+	step("second add to S", func() error { return l.add(ctx, "S") }, 500*time.Millisecond)
+	step("third add to S", func() error { return l.add(ctx, "S") }, 500*time.Millisecond)
 	// Other secrets and versions are not held up.
-	start = time.Now()
-	l.add(ctx, "T")
-	l.disable(ctx, "S", "1")
-	l.disable(ctx, "S", "2")
-	if d := time.Since(start); d > 400*time.Millisecond { // well under the 500 ms spacing it would show
-		t.Errorf("independent writes waited %v", d)
-	}
-	start = time.Now()
-	l.disable(ctx, "S", "1")
-	if d := time.Since(start); d < 900*time.Millisecond {
-		t.Errorf("second disable of one version waited only %v", d)
+	step("first add to T", func() error { return l.add(ctx, "T") }, 0)
+	step("disable S/1", func() error { return l.disable(ctx, "S", "1") }, 0)
+	step("disable S/2", func() error { return l.disable(ctx, "S", "2") }, 0)
+	step("second disable S/1", func() error { return l.disable(ctx, "S", "1") }, time.Second)
+	// Time passing frees the limit.
+	clock = clock.Add(time.Second)
+	step("disable S/1 a second later", func() error { return l.disable(ctx, "S", "1") }, 0)
+
+	// A wait cut short by cancellation gives its turn back.
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	l.sleep = func(ctx context.Context, d time.Duration) error { return ctx.Err() }
+	if err := l.add(cctx, "S"); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled add: %v", err)
 	}
 }
