@@ -118,6 +118,8 @@ func (c *Client) endpointName() string {
 	switch {
 	case c.cfg.Endpoint != "":
 		return c.cfg.Endpoint
+	case c.cfg.tlsEndpoint != "":
+		return c.cfg.tlsEndpoint
 	case c.cfg.Location != "":
 		return fmt.Sprintf("secretmanager.%s.rep.googleapis.com:443", c.cfg.Location)
 	}

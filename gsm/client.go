@@ -135,6 +135,8 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 			option.WithEndpoint(cfg.Endpoint),
 			option.WithoutAuthentication(),
 			option.WithGRPCDialOption(grpc.WithTransportCredentials(insecure.NewCredentials())))
+	case cfg.tlsEndpoint != "":
+		opts = append(opts, option.WithEndpoint(cfg.tlsEndpoint), option.WithoutAuthentication())
 	default:
 		if cfg.Location != "" {
 			opts = append(opts, option.WithEndpoint(fmt.Sprintf("secretmanager.%s.rep.googleapis.com:443", cfg.Location)))

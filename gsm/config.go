@@ -42,6 +42,9 @@ type Config struct {
 	// Timeout bounds every call of the run together, retries included
 	// (--timeout); zero is no bound beyond Retry.Overall per call.
 	Timeout time.Duration
+	// tlsEndpoint, for this package's tests only, points the TLS client
+	// (the real-GSM path) at a local address, without credentials.
+	tlsEndpoint string
 }
 
 // Resolve applies cli.md's precedence: --project, GCP_PROJECT_ID,

@@ -185,6 +185,10 @@ type DisableError struct {
 }
 
 func (e *DisableError) Error() string {
+	if errors.Is(e.Err, gsm.ErrOutcomeUnknown) {
+		return fmt.Sprintf("%s: version %s was added and serves the new content, but whether version %s was disabled is unknown: look, and if it is still enabled disable it with `%s` (%v)",
+			e.Secret, e.Added, e.StillEnabled, e.Command, e.Err)
+	}
 	return fmt.Sprintf("%s: version %s was added and serves the new content, but version %s is still enabled: disable it with `%s` (%v)",
 		e.Secret, e.Added, e.StillEnabled, e.Command, e.Err)
 }
