@@ -74,8 +74,12 @@ func oversized(err error) bool {
 
 // oversizedError words a refused answer for the user.
 func (c *Client) oversizedError(op string, limit int) error {
-	return fmt.Errorf("%s: %w: Secret Manager at %s answered with a message over %d bytes, more than any real answer needs; it was refused unread, check that the endpoint is Secret Manager",
-		op, ErrBadAnswer, c.endpointName(), limit)
+	need := "more than any real answer needs"
+	if limit == accessMaxMsg {
+		need = "more than GSM's 64 KiB payload limit allows"
+	}
+	return fmt.Errorf("%s: %w: Secret Manager at %s answered with a message over %d bytes, %s; it was refused unread and nothing was written: check that the endpoint is Secret Manager",
+		op, ErrBadAnswer, c.endpointName(), limit, need)
 }
 
 // observed is set by the interceptor when a call reached a server: a
@@ -217,9 +221,12 @@ func quoteServerText(s string) string {
 	return strconv.Quote(s)
 }
 
-// validID reports whether id is a GSM secret ID: 1 to 255 of [A-Za-z0-9_-].
+// validID reports whether id is made of GSM's secret-ID characters,
+// [A-Za-z0-9_-]. GSM's 255-character limit is not enforced on what a
+// server lists: a longer ID is harmless (it never reaches a path), only the
+// characters matter; 4096 just bounds what a message may quote.
 func validID(id string) bool {
-	if id == "" || len(id) > 255 {
+	if id == "" || len(id) > 4096 {
 		return false
 	}
 	for _, r := range id {

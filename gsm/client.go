@@ -2,8 +2,11 @@
 // builds the client (global or regional endpoint, credentials, or a plaintext
 // emulator), wraps the few calls ci-secrets needs in types of its own, and owns
 // retries, the disabled-latest fallback, CRC32C verification and per-call
-// counters. Callers never see protobuf types, and nothing here ever logs,
-// formats or returns payload bytes in an error.
+// counters, and what holds against a stuck or hostile server: the run's
+// budget (--timeout), the short budget when nothing can be reached, caps on
+// answer sizes and on paging, and refusing names GSM never gives. Callers
+// never see protobuf types, and nothing here ever logs, formats or returns
+// payload bytes in an error; text a server chose reaches an error quoted.
 package gsm
 
 import (

@@ -162,7 +162,9 @@ func (c *Client) doSpaced(ctx context.Context, counter *counter, minWait time.Du
 		next := now.Add(wait)
 		switch {
 		case c.runSpent(next):
-			return c.halt(c.stoppedError(fmt.Sprintf("the run's --timeout of %s is spent", c.cfg.Timeout), err))
+			// This operation cannot retry in time; others may still
+			// finish before the deadline, so the client does not halt yet.
+			return c.stoppedError(fmt.Sprintf("the run's --timeout of %s ends before another attempt", c.cfg.Timeout), err)
 		case unreachable && next.Sub(time.Unix(0, c.lastConn.Load())) > p.Connect:
 			return c.halt(c.unreachable(err))
 		case p.Overall > 0 && next.Sub(time.Unix(0, c.lastOK.Load())) > p.Overall:
