@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
-	"strings"
 
 	"cloud.google.com/go/secretmanager/apiv1/secretmanagerpb"
 	"google.golang.org/grpc/codes"
@@ -226,5 +225,3 @@ func (c *Client) disabled(ctx context.Context, name string) (bool, error) {
 	}
 	return false, nil
 }
-
-func lastSegment(name string) string { return name[strings.LastIndex(name, "/")+1:] }
