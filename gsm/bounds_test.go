@@ -290,8 +290,12 @@ func TestDisableLostAnswerChecked(t *testing.T) {
 // enabled".
 func TestDisableLostAnswerUncheckable(t *testing.T) {
 	addr, srv := scripted.StartForTest(t, scripted.Handlers{
-		DisableSecretVersion: scripted.Fail[*secretmanagerpb.DisableSecretVersionRequest, *secretmanagerpb.SecretVersion](codes.Unavailable),
-		GetSecretVersion:     scripted.Fail[*secretmanagerpb.GetSecretVersionRequest, *secretmanagerpb.SecretVersion](codes.PermissionDenied),
+		// The disable is carried out, its answer lost, and the state
+		// cannot be read back.
+		DisableSecretVersion: scripted.LoseAnswer(codes.Unavailable, func(_ context.Context, req *secretmanagerpb.DisableSecretVersionRequest) (*secretmanagerpb.SecretVersion, error) {
+			return &secretmanagerpb.SecretVersion{Name: req.GetName(), State: secretmanagerpb.SecretVersion_DISABLED}, nil
+		}),
+		GetSecretVersion: scripted.Fail[*secretmanagerpb.GetSecretVersionRequest, *secretmanagerpb.SecretVersion](codes.PermissionDenied),
 	})
 	p := fastRetry()
 	p.StateSpacing = time.Millisecond
@@ -305,5 +309,41 @@ func TestDisableLostAnswerUncheckable(t *testing.T) {
 	// by the budget before it arrived is checked too (it might have).
 	if calls := srv.Calls(); calls["DisableSecretVersion"] < 1 || calls["GetSecretVersion"] < calls["DisableSecretVersion"] {
 		t.Errorf("calls = %v: every lost disable is checked", calls)
+	}
+}
+
+// Version listings are held to the same rules as the secrets listing: a
+// version name that is not a number of the secret fails the list, and a
+// page token handed out twice stops it.
+func TestVersionListingBounds(t *testing.T) {
+	parent := "projects/" + scripted.Project + "/secrets/SECRET_X_CREDS"
+	for _, tc := range []struct {
+		name  string
+		page  func(*secretmanagerpb.ListSecretVersionsRequest) *secretmanagerpb.ListSecretVersionsResponse
+		want  string
+		calls int
+	}{
+		{"odd version name", func(*secretmanagerpb.ListSecretVersionsRequest) *secretmanagerpb.ListSecretVersionsResponse {
+			return &secretmanagerpb.ListSecretVersionsResponse{Versions: []*secretmanagerpb.SecretVersion{{Name: parent + "/versions/2\n::stop-commands::x"}}}
+		}, `listed the version name "projects/scripted-project/secrets/SECRET_X_CREDS/versions/2\n::stop-commands::x"`, 1},
+		{"repeated token", func(req *secretmanagerpb.ListSecretVersionsRequest) *secretmanagerpb.ListSecretVersionsResponse {
+			return &secretmanagerpb.ListSecretVersionsResponse{Versions: []*secretmanagerpb.SecretVersion{{Name: parent + "/versions/1"}}, NextPageToken: "again"}
+		}, `handed out the page token "again" a second time`, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			addr, srv := scripted.StartForTest(t, scripted.Handlers{
+				ListSecretVersions: func(_ context.Context, req *secretmanagerpb.ListSecretVersionsRequest) (*secretmanagerpb.ListSecretVersionsResponse, error) {
+					return tc.page(req), nil
+				},
+			})
+			c := dialPolicy(t, addr, fastRetry(), 0)
+			_, err := c.ListVersions(context.Background(), "SECRET_X_CREDS", "", 0)
+			if !errors.Is(err, gsm.ErrBadAnswer) || !strings.Contains(err.Error(), tc.want) || strings.ContainsAny(err.Error(), "\r\n") {
+				t.Fatalf("err = %v; want ErrBadAnswer with %s", err, tc.want)
+			}
+			if got := srv.Calls()["ListSecretVersions"]; got != tc.calls {
+				t.Errorf("%d requests, want %d", got, tc.calls)
+			}
+		})
 	}
 }

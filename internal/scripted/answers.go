@@ -105,6 +105,18 @@ func Fail[Req, Resp any](code codes.Code) func(context.Context, Req) (Resp, erro
 	}
 }
 
+// LoseAnswer carries a call out with inner and then answers code instead of
+// its result, as when a connection drops after the server committed it.
+func LoseAnswer[Req, Resp any](code codes.Code, inner func(context.Context, Req) (Resp, error)) func(context.Context, Req) (Resp, error) {
+	return func(ctx context.Context, req Req) (Resp, error) {
+		var zero Resp
+		if _, err := inner(ctx, req); err != nil {
+			return zero, err
+		}
+		return zero, status.Errorf(code, "scripted: the answer was lost after the call was carried out")
+	}
+}
+
 // Mode builds the handlers of a named scenario, for scripts and tests that
 // choose one by name (`scripted-server stuck 200`):
 //
