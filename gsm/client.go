@@ -2,8 +2,11 @@
 // builds the client (global or regional endpoint, credentials, or a plaintext
 // emulator), wraps the few calls ci-secrets needs in types of its own, and owns
 // retries, the disabled-latest fallback, CRC32C verification and per-call
-// counters. Callers never see protobuf types, and nothing here ever logs,
-// formats or returns payload bytes in an error.
+// counters, and what holds against a stuck or hostile server: the run's
+// budget (--timeout), the short budget when nothing can be reached, caps on
+// answer sizes and on paging, and refusing names GSM never gives. Callers
+// never see protobuf types, and nothing here ever logs, formats or returns
+// payload bytes in an error; text a server chose reaches an error quoted.
 package gsm
 
 import (
@@ -20,9 +23,9 @@ import (
 	"cloud.google.com/go/secretmanager/apiv1/secretmanagerpb"
 	"github.com/googleapis/gax-go/v2"
 	"github.com/rs/zerolog"
-	"google.golang.org/api/iterator"
 	"google.golang.org/api/option"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
@@ -114,6 +117,13 @@ type Client struct {
 	// one): retries stop once the server has answered nothing for a whole
 	// Overall budget, however recently the operation itself began.
 	lastOK atomic.Int64
+	// lastConn is when a call last reached a server (unix nanoseconds),
+	// whatever it answered: the Connect budget counts from it.
+	lastConn atomic.Int64
+	// deadline ends the run's calls (Config.Timeout); zero is none.
+	deadline time.Time
+	// halted, once set, is the error every later call fails with.
+	halted atomic.Pointer[error]
 	// warnedRetry is set once the user has been told that calls are retried.
 	warnedRetry atomic.Bool
 }
@@ -128,6 +138,8 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 			option.WithEndpoint(cfg.Endpoint),
 			option.WithoutAuthentication(),
 			option.WithGRPCDialOption(grpc.WithTransportCredentials(insecure.NewCredentials())))
+	case cfg.tlsEndpoint != "":
+		opts = append(opts, option.WithEndpoint(cfg.tlsEndpoint), option.WithoutAuthentication())
 	default:
 		if cfg.Location != "" {
 			opts = append(opts, option.WithEndpoint(fmt.Sprintf("secretmanager.%s.rep.googleapis.com:443", cfg.Location)))
@@ -140,6 +152,9 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 			opts = append(opts, option.WithAuthCredentialsJSON(option.CredentialsType(k.Type), cfg.CredentialsJSON))
 		}
 	}
+	opts = append(opts,
+		option.WithGRPCDialOption(grpc.WithChainUnaryInterceptor(observe)),
+		option.WithGRPCDialOption(grpc.WithConnectParams(grpc.ConnectParams{Backoff: backoff.DefaultConfig, MinConnectTimeout: connectTimeout})))
 	sm, err := secretmanager.NewClient(ctx, opts...)
 	if err != nil {
 		hint := "run `gcloud auth application-default login`, set GCP_GSM_CREDENTIALS to a service-account key's JSON text, or pass --credentials-file"
@@ -153,8 +168,16 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	if retry == (RetryPolicy{}) {
 		retry = DefaultRetry()
 	}
+	if retry.Connect <= 0 {
+		retry.Connect = DefaultRetry().Connect
+	}
 	c := &Client{sm: sm, parent: parent, cfg: cfg, retry: retry}
-	c.lastOK.Store(time.Now().UnixNano())
+	now := time.Now()
+	if cfg.Timeout > 0 {
+		c.deadline = now.Add(cfg.Timeout)
+	}
+	c.lastOK.Store(now.UnixNano())
+	c.lastConn.Store(now.UnixNano())
 	return c, nil
 }
 
@@ -191,7 +214,11 @@ func (c *Client) ListSecrets(ctx context.Context) ([]Secret, error) {
 // ListSecretsFiltered is ListSecrets with another server-side filter (doctor
 // also lists labelled secrets whose names miss the convention).
 func (c *Client) ListSecretsFiltered(ctx context.Context, filter string) ([]Secret, error) {
+	const role = "roles/secretmanager.viewer (permission secretmanager.secrets.list) on the project"
+	op := "list secrets in " + c.parent
 	var out []Secret
+	pages := c.newPager(op)
+	skipped := 0
 	token := ""
 	for {
 		var page []*secretmanagerpb.Secret
@@ -202,20 +229,36 @@ func (c *Client) ListSecretsFiltered(ctx context.Context, filter string) ([]Secr
 				Parent:   c.parent,
 				Filter:   filter,
 				PageSize: MaxPageSize,
-			}, noLibraryRetry)
+			}, capped(listMaxMsg)...)
 			var err error
-			next, err = iterator.NewPager(it, MaxPageSize, token).NextPage(&page)
+			page, next, err = onePage(it.InternalFetch, MaxPageSize, token)
 			return err
 		})
+		if oversized(err) {
+			return nil, c.oversizedError(op, listMaxMsg)
+		}
 		if err != nil {
-			return nil, c.explain(err, "list secrets in "+c.parent, "roles/secretmanager.viewer (permission secretmanager.secrets.list) on the project")
+			return nil, c.explain(err, op, role)
 		}
 		for _, s := range page {
 			id := s.GetName()[strings.LastIndex(s.GetName(), "/")+1:]
+			if !validID(id) || !strings.HasSuffix(s.GetName(), "/secrets/"+id) {
+				// Not a name GSM gives: it could not be read by that name,
+				// and it must not reach a log as it is.
+				skipped++
+				if skipped <= 10 {
+					zerolog.Ctx(ctx).Warn().Str("name", quoteServerText(s.GetName())).Str("endpoint", c.endpointName()).
+						Msg("the listing holds a secret name that is not a Secret Manager name; it is ignored")
+				}
+				continue
+			}
 			out = append(out, Secret{ID: id, Name: s.GetName(), Labels: s.GetLabels()})
 		}
 		if next == "" {
 			break
+		}
+		if err := pages.next(next); err != nil {
+			return nil, err
 		}
 		token = next
 	}
@@ -267,9 +310,12 @@ func (c *Client) accessVersion(ctx context.Context, secretID, version string) (*
 	var resp *secretmanagerpb.AccessSecretVersionResponse
 	err := c.do(ctx, &c.stats.access, func(ctx context.Context) error {
 		var err error
-		resp, err = c.sm.AccessSecretVersion(ctx, &secretmanagerpb.AccessSecretVersionRequest{Name: name}, noLibraryRetry)
+		resp, err = c.sm.AccessSecretVersion(ctx, &secretmanagerpb.AccessSecretVersionRequest{Name: name}, capped(accessMaxMsg)...)
 		return err
 	})
+	if oversized(err) {
+		return nil, c.oversizedError("read "+secretID+" version "+version, accessMaxMsg)
+	}
 	if err != nil {
 		if status.Code(err) == codes.FailedPrecondition {
 			return nil, &accessError{msg: fmt.Sprintf("read %s version %s: not enabled", secretID, version), err: err}
@@ -282,7 +328,11 @@ func (c *Client) accessVersion(ctx context.Context, secretID, version string) (*
 		return nil, err
 	}
 	data := resp.GetPayload().GetData()
-	num := resp.GetName()[strings.LastIndex(resp.GetName(), "/")+1:]
+	num, ok := versionNumber(resp.GetName(), secretID)
+	if !ok || (version != "latest" && num != version) {
+		return nil, fmt.Errorf("read %s version %s: %w: Secret Manager at %s answered with the version name %s, which is not a version of this secret; nothing was written",
+			secretID, version, ErrBadAnswer, c.endpointName(), quoteServerText(resp.GetName()))
+	}
 	p := &Payload{Secret: secretID, Version: num, data: data}
 	if want := resp.GetPayload().DataCrc32C; want != nil {
 		if got := int64(crc32.Checksum(data, castagnoli)); got != *want {
@@ -314,11 +364,14 @@ func (c *Client) ListVersions(ctx context.Context, secretID, filter string, max 
 }
 
 func (c *Client) listVersions(ctx context.Context, secretID, filter string, max int) ([]Version, error) {
+	const role = "roles/secretmanager.viewer (permission secretmanager.versions.list) on the secret"
+	op := "list versions of " + secretID
 	pageSize := 1000
 	if max > 0 && max < pageSize {
 		pageSize = max
 	}
 	var out []Version
+	pages := c.newPager(op)
 	token := ""
 	for {
 		var page []*secretmanagerpb.SecretVersion
@@ -327,21 +380,32 @@ func (c *Client) listVersions(ctx context.Context, secretID, filter string, max 
 			page = page[:0]
 			it := c.sm.ListSecretVersions(ctx, &secretmanagerpb.ListSecretVersionsRequest{
 				Parent: c.secretName(secretID), Filter: filter, PageSize: int32(pageSize),
-			}, noLibraryRetry)
+			}, capped(listMaxMsg)...)
 			var err error
-			next, err = iterator.NewPager(it, pageSize, token).NextPage(&page)
+			page, next, err = onePage(it.InternalFetch, pageSize, token)
 			return err
 		})
+		if oversized(err) {
+			return nil, c.oversizedError(op, listMaxMsg)
+		}
 		if err != nil {
-			return nil, c.explain(err, "list versions of "+secretID, "roles/secretmanager.viewer (permission secretmanager.versions.list) on the secret")
+			return nil, c.explain(err, op, role)
 		}
 		for _, v := range page {
-			out = append(out, Version{Number: v.GetName()[strings.LastIndex(v.GetName(), "/")+1:], State: v.GetState().String()})
+			num, ok := versionNumber(v.GetName(), secretID)
+			if !ok {
+				return nil, fmt.Errorf("%s: %w: Secret Manager at %s listed the version name %s, which is not a version of this secret",
+					op, ErrBadAnswer, c.endpointName(), quoteServerText(v.GetName()))
+			}
+			out = append(out, Version{Number: num, State: v.GetState().String()})
 		}
 		// GSM returns newest first; sort anyway so the contract holds
 		// whatever the server does.
 		if next == "" || (max > 0 && len(out) >= max) {
 			break
+		}
+		if err := pages.next(next); err != nil {
+			return nil, err
 		}
 		token = next
 	}
@@ -361,23 +425,26 @@ func versionLess(a, b string) bool {
 
 // explain turns a gRPC failure into a sentence that says what to do.
 func (c *Client) explain(err error, op, role string) error {
+	if errors.Is(err, ErrStopped) || errors.Is(err, ErrUnreachable) {
+		return fmt.Errorf("%s: %w", op, err)
+	}
 	st, _ := status.FromError(err)
 	switch status.Code(err) {
 	case codes.PermissionDenied:
 		return fmt.Errorf("%s: %w: the caller needs %s (project %s)", op, ErrPermission, role, c.cfg.Project)
 	case codes.Unauthenticated:
-		return fmt.Errorf("%s: the credentials were rejected (%s): check GCP_GSM_CREDENTIALS, --credentials-file or `gcloud auth application-default login`", op, st.Message())
+		return fmt.Errorf("%s: the credentials were rejected (%s): check GCP_GSM_CREDENTIALS, --credentials-file or `gcloud auth application-default login`", op, quoteServerText(st.Message()))
 	case codes.NotFound:
-		return fmt.Errorf("%s: %w (%s)", op, ErrNotFound, st.Message())
+		return fmt.Errorf("%s: %w (%s)", op, ErrNotFound, quoteServerText(st.Message()))
 	case codes.AlreadyExists:
-		return fmt.Errorf("%s: %w (%s)", op, ErrAlreadyExists, st.Message())
+		return fmt.Errorf("%s: %w (%s)", op, ErrAlreadyExists, quoteServerText(st.Message()))
 	case codes.Unavailable, codes.ResourceExhausted, codes.DeadlineExceeded:
-		return fmt.Errorf("%s: still %s after retrying for up to %s: %w", op, status.Code(err), c.retry.Overall, err)
+		return fmt.Errorf("%s: still %s after retrying for up to %s: %w", op, status.Code(err), c.retry.Overall, sanitized(err))
 	case codes.Canceled:
 		return fmt.Errorf("%s: %w", op, context.Canceled)
 	}
 	if errors.Is(err, context.Canceled) {
 		return fmt.Errorf("%s: %w", op, context.Canceled)
 	}
-	return fmt.Errorf("%s: %w", op, err)
+	return fmt.Errorf("%s: %w", op, sanitized(err))
 }

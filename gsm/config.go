@@ -8,11 +8,15 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // ErrConfig marks a configuration problem the user must fix (exit code 2):
 // no project, unreadable credentials, a bad endpoint.
 var ErrConfig = errors.New("configuration error")
+
+// DefaultTimeout is the documented bound on a whole run (--timeout).
+const DefaultTimeout = 2 * time.Minute
 
 // Settings is what the user gave, before resolution. Env is consulted for the
 // documented fallbacks so tests can pass a fake environment.
@@ -35,6 +39,12 @@ type Config struct {
 	// CredentialsSource names where the key came from, for messages.
 	CredentialsSource string
 	Retry             RetryPolicy
+	// Timeout bounds every call of the run together, retries included
+	// (--timeout); zero is no bound beyond Retry.Overall per call.
+	Timeout time.Duration
+	// tlsEndpoint, for this package's tests only, points the TLS client
+	// (the real-GSM path) at a local address, without credentials.
+	tlsEndpoint string
 }
 
 // Resolve applies cli.md's precedence: --project, GCP_PROJECT_ID,

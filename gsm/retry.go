@@ -3,6 +3,7 @@ package gsm
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"strings"
 	"time"
@@ -29,6 +30,11 @@ type RetryPolicy struct {
 	// second per version, and a retry counts against that as well.
 	AddSpacing   time.Duration
 	StateSpacing time.Duration
+	// Connect is how long calls keep trying while no connection to the
+	// server can be made at all (refused, no such host, failed TLS, not
+	// gRPC): a starting emulator has time to come up, a wrong address
+	// fails in seconds, not after the whole Overall budget.
+	Connect time.Duration
 }
 
 // DefaultRetry suits CI: quick first retries, patient on quota.
@@ -42,6 +48,7 @@ func DefaultRetry() RetryPolicy {
 		Overall:      2 * time.Minute,
 		AddSpacing:   500 * time.Millisecond,
 		StateSpacing: time.Second,
+		Connect:      10 * time.Second,
 	}
 }
 
@@ -51,6 +58,9 @@ func DefaultRetry() RetryPolicy {
 func retryable(parent context.Context, err error) bool {
 	if parent.Err() != nil {
 		return false
+	}
+	if oversized(err) {
+		return false // the same answer would come again
 	}
 	switch status.Code(err) {
 	case codes.Unavailable, codes.ResourceExhausted, codes.DeadlineExceeded:
@@ -65,10 +75,20 @@ func (c *Client) do(ctx context.Context, counter *counter, call func(ctx context
 	return c.doSpaced(ctx, counter, 0, call)
 }
 
-// doSpaced is do with at least minWait between two attempts.
+// doSpaced is do with at least minWait between two attempts. Three budgets
+// bound it: Overall for this operation, the run's deadline (--timeout) for
+// every operation together, and Connect while no server can be reached.
+// When the run's budget is spent, or no connection could be made for
+// Connect, the client halts: this call and every later one fail at once, so
+// the secrets still queued do not each wait out a budget of their own.
 func (c *Client) doSpaced(ctx context.Context, counter *counter, minWait time.Duration, call func(ctx context.Context) error) error {
+	if err := c.haltedErr(); err != nil {
+		return err
+	}
 	p := c.retry
 	parent := ctx
+	ctx, cancelRun := c.runContext(ctx)
+	defer cancelRun()
 	if p.Overall > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, p.Overall)
@@ -76,22 +96,50 @@ func (c *Client) doSpaced(ctx context.Context, counter *counter, minWait time.Du
 	}
 	backoff := p.Initial
 	var lastAnswer error
+	var lastUnreachable bool
 	for attempt := 0; ; attempt++ {
 		if attempt > 0 {
 			c.stats.retries.Add(1)
 		}
 		counter.Add(1)
-		actx, cancel := ctx, context.CancelFunc(func() {})
+		o := &observed{}
+		actx, cancel := context.WithCancel(context.WithValue(ctx, observedKey{}, o))
 		if p.Attempt > 0 {
-			actx, cancel = context.WithTimeout(ctx, p.Attempt)
+			actx, cancel = context.WithTimeout(actx, p.Attempt)
 		}
 		err := call(actx)
 		cancel()
+		now := time.Now()
 		if err == nil {
-			c.lastOK.Store(time.Now().UnixNano())
+			c.lastOK.Store(now.UnixNano())
+			c.lastConn.Store(now.UnixNano())
 			return nil
 		}
-		if parent.Err() == nil && budgetSpent(ctx) && lastAnswer != nil {
+		if o.connected {
+			c.lastConn.Store(now.UnixNano())
+		}
+		if parent.Err() != nil {
+			return err
+		}
+		if errors.Is(err, ErrStopped) || errors.Is(err, ErrUnreachable) {
+			return err // a check made inside call found the client halted
+		}
+		if c.runSpent(now) {
+			return c.halt(c.stoppedError(fmt.Sprintf("the run's --timeout of %s is spent", c.cfg.Timeout), err))
+		}
+		// An attempt cut short by the operation's own budget says nothing
+		// about the connection.
+		spent := budgetSpent(ctx)
+		unreachable := !spent && transportFailure(err, o)
+		if unreachable && now.Sub(time.Unix(0, c.lastConn.Load())) >= p.Connect {
+			return c.halt(c.unreachable(err))
+		}
+		if spent && lastAnswer != nil {
+			if lastUnreachable {
+				// No connection for a whole budget: the operations
+				// queued behind this one would find none either.
+				return c.halt(c.unreachable(lastAnswer))
+			}
 			// The budget ran out during this attempt: the server's last
 			// answer (quota, unavailable) tells the user more than our own
 			// deadline does.
@@ -100,7 +148,7 @@ func (c *Client) doSpaced(ctx context.Context, counter *counter, minWait time.Du
 		if !retryable(ctx, err) {
 			return err
 		}
-		lastAnswer = err
+		lastAnswer, lastUnreachable = err, unreachable
 		wait := backoff
 		if status.Code(err) == codes.ResourceExhausted && p.QuotaFactor > 1 {
 			wait = time.Duration(float64(wait) * p.QuotaFactor)
@@ -111,13 +159,29 @@ func (c *Client) doSpaced(ctx context.Context, counter *counter, minWait time.Du
 		// Full jitter: thousands of CI jobs that failed together must not
 		// retry together.
 		wait = max(time.Duration(rand.Int64N(int64(wait))+1), minWait)
-		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
+		next := now.Add(wait)
+		switch {
+		case c.runSpent(next):
+			// This operation cannot retry in time; others may still
+			// finish before the deadline, so the client does not halt yet.
+			return c.stoppedError(fmt.Sprintf("the run's --timeout of %s ends before another attempt", c.cfg.Timeout), err)
+		case unreachable && next.Sub(time.Unix(0, c.lastConn.Load())) > p.Connect:
+			return c.halt(c.unreachable(err))
+		case p.Overall > 0 && next.Sub(time.Unix(0, c.lastOK.Load())) > p.Overall:
+			// A server that has answered no call for a whole budget is
+			// down: the operations still queued must not each retry for a
+			// budget of their own. (The run's deadline, not this, is what
+			// fails them at once: one method failing for a while is not
+			// the whole server gone.)
+			if unreachable {
+				return c.halt(c.unreachable(err))
+			}
 			return err
 		}
-		// A server that has answered no call for a whole budget is down: the
-		// operations still queued must not each wait out a budget of their
-		// own, or a run of N secrets would take N/concurrency budgets to fail.
-		if p.Overall > 0 && time.Until(time.Unix(0, c.lastOK.Load()).Add(p.Overall)) < wait {
+		if dl, ok := ctx.Deadline(); ok && dl.Before(next) {
+			if unreachable {
+				return c.halt(c.unreachable(err))
+			}
 			return err
 		}
 		c.noteRetry(ctx, err)

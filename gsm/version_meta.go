@@ -30,7 +30,7 @@ func (c *Client) EnabledVersion(ctx context.Context, secretID string) (VersionSt
 	var v *secretmanagerpb.SecretVersion
 	err := c.do(ctx, &c.stats.read, func(ctx context.Context) error {
 		var err error
-		v, err = c.sm.GetSecretVersion(ctx, &secretmanagerpb.GetSecretVersionRequest{Name: name}, noLibraryRetry)
+		v, err = c.sm.GetSecretVersion(ctx, &secretmanagerpb.GetSecretVersionRequest{Name: name}, capped(smallMaxMsg)...)
 		return err
 	})
 	if err != nil {
@@ -42,7 +42,11 @@ func (c *Client) EnabledVersion(ctx context.Context, secretID string) (VersionSt
 		}
 		return VersionState{}, err
 	}
-	st := VersionState{Latest: versionNumber(v.GetName()), LatestState: v.GetState().String()}
+	latest, ok := versionNumber(v.GetName(), secretID)
+	if !ok {
+		return VersionState{}, fmt.Errorf("read the latest version's state of %s from %s: %w: version name %s", secretID, c.endpointName(), ErrBadAnswer, quoteServerText(v.GetName()))
+	}
+	st := VersionState{Latest: latest, LatestState: v.GetState().String()}
 	if v.GetState() == secretmanagerpb.SecretVersion_ENABLED {
 		st.Enabled = true
 		return st, nil
@@ -56,13 +60,4 @@ func (c *Client) EnabledVersion(ctx context.Context, secretID string) (VersionSt
 		st.Enabled, st.Newest = true, vs[0].Number
 	}
 	return st, nil
-}
-
-func versionNumber(name string) string {
-	for i := len(name) - 1; i >= 0; i-- {
-		if name[i] == '/' {
-			return name[i+1:]
-		}
-	}
-	return name
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
-	"strings"
 
 	"cloud.google.com/go/secretmanager/apiv1/secretmanagerpb"
 	"google.golang.org/grpc/codes"
@@ -26,7 +25,7 @@ func (c *Client) CreateSecret(ctx context.Context, id string, lbls map[string]st
 				Labels:      lbls,
 				Replication: c.replication(),
 			},
-		}, noLibraryRetry)
+		}, capped(smallMaxMsg)...)
 		return err
 	})
 	if err != nil {
@@ -70,15 +69,25 @@ func (c *Client) AddVersion(ctx context.Context, secretID string, data []byte) (
 		Payload: &secretmanagerpb.SecretPayload{Data: data, DataCrc32C: &sum},
 	}
 	for attempt := 0; ; attempt++ {
+		if err := c.haltedErr(); err != nil {
+			return "", fmt.Errorf("add a version to %s: %w", secretID, err)
+		}
 		var resp *secretmanagerpb.SecretVersion
 		// One attempt per call: the ambiguity check below replaces blind retries.
 		p := c.retry
 		c.stats.write.Add(1)
-		actx, cancel := context.WithTimeout(ctx, p.Attempt)
-		resp, err := c.sm.AddSecretVersion(actx, req, noLibraryRetry)
+		rctx, cancelRun := c.runContext(ctx)
+		actx, cancel := context.WithTimeout(rctx, p.Attempt)
+		resp, err := c.sm.AddSecretVersion(actx, req, capped(smallMaxMsg)...)
 		cancel()
+		cancelRun()
 		if err == nil {
-			return lastSegment(resp.GetName()), nil
+			num, ok := versionNumber(resp.GetName(), secretID)
+			if !ok {
+				return "", fmt.Errorf("add a version to %s: %w: Secret Manager at %s answered the add with the version name %s; list the secret's versions to see what was added",
+					secretID, ErrBadAnswer, c.endpointName(), quoteServerText(resp.GetName()))
+			}
+			return num, nil
 		}
 		code := status.Code(err)
 		ambiguous := MayHaveTakenEffect(err)
@@ -92,7 +101,7 @@ func (c *Client) AddVersion(ctx context.Context, secretID string, data []byte) (
 			case cerr != nil:
 				// Neither the add's answer nor the check came back: adding
 				// again could leave two versions holding the update.
-				return "", fmt.Errorf("add a version to %s: %w: the add was not answered (%w) and checking whether it went through failed too (%v); list the secret's versions before trying again", secretID, ErrOutcomeUnknown, err, cerr)
+				return "", fmt.Errorf("add a version to %s: %w: the add was not answered (%w) and checking whether it went through failed too (%v); list the secret's versions before trying again", secretID, ErrOutcomeUnknown, sanitized(err), cerr)
 			}
 		}
 		if !(ambiguous || code == codes.ResourceExhausted) || attempt >= 4 || ctx.Err() != nil {
@@ -148,18 +157,71 @@ func (c *Client) landed(ctx context.Context, secretID string, data []byte) (vers
 }
 
 // DisableVersion disables one version. Disabling is idempotent, so it is
-// retried like a read.
+// retried like a read; but an attempt whose answer was lost (or that ran
+// into a deadline) may have been carried out, so before anything else the
+// version's state is read back (one GetSecretVersion): a version found
+// DISABLED is a disable done, whatever the lost answer said. When neither
+// the disable nor the check comes back, the outcome is ErrOutcomeUnknown.
 func (c *Client) DisableVersion(ctx context.Context, secretID, version string) error {
 	name := c.secretName(secretID) + "/versions/" + version
+	op := "disable version " + version + " of " + secretID
+	// unchecked is set while the last attempt may have been carried out
+	// and no check has said whether it was.
+	var unchecked bool
+	var lost, checkErr error
 	// GSM allows one state change per second per version, retries included.
-	err := c.doSpaced(ctx, &c.stats.write, c.retry.StateSpacing, func(ctx context.Context) error {
-		_, err := c.sm.DisableSecretVersion(ctx, &secretmanagerpb.DisableSecretVersionRequest{Name: name}, noLibraryRetry)
+	err := c.doSpaced(ctx, &c.stats.write, c.retry.StateSpacing, func(actx context.Context) error {
+		_, err := c.sm.DisableSecretVersion(actx, &secretmanagerpb.DisableSecretVersionRequest{Name: name}, capped(smallMaxMsg)...)
+		unchecked = err != nil && MayHaveTakenEffect(err)
+		if !unchecked || ctx.Err() != nil {
+			return err
+		}
+		lost = err
+		// The attempt's own context may be what ran out: check on the
+		// operation's.
+		disabled, cerr := c.disabled(ctx, name)
+		checkErr = cerr
+		switch {
+		case cerr != nil:
+			return err
+		case disabled:
+			return nil
+		}
+		unchecked = false // still enabled: the disable did not happen
 		return err
 	})
-	if err != nil {
-		return c.explain(err, "disable version "+version+" of "+secretID, writeRole)
+	switch {
+	case err == nil:
+		return nil
+	case unchecked && ctx.Err() == nil:
+		why := "the client halted before it could check"
+		if checkErr != nil {
+			why = "reading the version's state failed too (" + checkErr.Error() + ")"
+		}
+		return fmt.Errorf("%s: %w: the disable was not answered (%v) and %s; look with `gcloud secrets versions describe %s --secret=%s`",
+			op, ErrOutcomeUnknown, sanitized(lost), why, version, secretID)
 	}
-	return nil
+	return c.explain(err, op, writeRole)
 }
 
-func lastSegment(name string) string { return name[strings.LastIndex(name, "/")+1:] }
+// disabled reads whether a version is DISABLED (or DESTROYED: not
+// serving either) with one GetSecretVersion, not retried.
+func (c *Client) disabled(ctx context.Context, name string) (bool, error) {
+	if err := c.haltedErr(); err != nil {
+		return false, err
+	}
+	c.stats.read.Add(1)
+	rctx, cancelRun := c.runContext(ctx)
+	defer cancelRun()
+	actx, cancel := context.WithTimeout(rctx, c.retry.Attempt)
+	defer cancel()
+	v, err := c.sm.GetSecretVersion(actx, &secretmanagerpb.GetSecretVersionRequest{Name: name}, capped(smallMaxMsg)...)
+	if err != nil {
+		return false, sanitized(err)
+	}
+	switch v.GetState() {
+	case secretmanagerpb.SecretVersion_DISABLED, secretmanagerpb.SecretVersion_DESTROYED:
+		return true, nil
+	}
+	return false, nil
+}

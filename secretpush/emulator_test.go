@@ -156,7 +156,8 @@ func TestEmulatorPushAndRerun(t *testing.T) {
 		t.Errorf("calls = %v", calls)
 	}
 	st := c.Stats()
-	if st.WriteRequests != 2 || st.ReadRequests != 1 {
+	// One listing of secrets, one of the enabled versions after the add.
+	if st.WriteRequests != 2 || st.ReadRequests != 2 {
 		t.Errorf("stats = %+v", st)
 	}
 
@@ -480,5 +481,25 @@ func TestEmulatorRerunWarnsAboutEnabledPredecessor(t *testing.T) {
 	want := []string{`DISABLED:{"token": "token-v1"}`, `ENABLED:{"token": "token-v2"}`, `ENABLED:{"token": "token-v3"}`}
 	if got := versions(t, srv, "SECRET_SOURCE-FOO_CREDS"); strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Errorf("versions = %q, want %q", got, want)
+	}
+}
+
+// A disable that is never answered and cannot be checked either is
+// reported as unknown, never as "still enabled".
+func TestEmulatorDisableOutcomeUnknown(t *testing.T) {
+	addr, _ := emulator.StartForTest(t, parseSeed(t), emulator.Options{Faults: []emulator.Fault{
+		{Method: "DisableSecretVersion", Rate: 1, Code: codes.Unavailable, After: true},
+		{Method: "GetSecretVersion", Rate: 1, Code: codes.PermissionDenied},
+	}})
+	c := dialBudget(t, addr, 300*time.Millisecond)
+	root := t.TempDir()
+	update(t, root, "source-foo", "config|1.json", `{"token": "token-v3"}`)
+	res, err := secretpush.Run(ctxFor(t), c, writer.Layout{Root: root}, secretpush.Options{Connectors: []string{"source-foo"}, Project: "p"})
+	if err != nil || len(res.Failed) != 1 {
+		t.Fatalf("%v %+v", err, res)
+	}
+	msg := res.Failed[0].Err.Error()
+	if !errors.Is(res.Failed[0].Err, gsm.ErrOutcomeUnknown) || !strings.Contains(msg, "whether version 2 was disabled is unknown") || strings.Contains(msg, "but version 2 is still enabled") {
+		t.Errorf("message: %s", msg)
 	}
 }

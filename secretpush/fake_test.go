@@ -81,12 +81,13 @@ func (m *memStore) AddVersion(_ context.Context, id string, data []byte) (string
 		}
 	}
 	m.versions[id] = append(m.versions[id], memVersion{data: append([]byte(nil), data...), enabled: true})
+	added := strconv.Itoa(len(m.versions[id]))
 	if m.addLost != nil {
 		if err := m.addLost(id); err != nil {
 			return "", err
 		}
 	}
-	return strconv.Itoa(len(m.versions[id])), nil
+	return added, nil
 }
 
 // ListVersions honours the one filter push uses, state:ENABLED.

@@ -3,6 +3,7 @@ package secretpush
 import (
 	"context"
 	"sync"
+	"time"
 
 	"golang.org/x/time/rate"
 )
@@ -19,15 +20,22 @@ const (
 
 // limiter spaces writes so one run never exceeds the per-secret limits,
 // whatever order the work arrives in. A push writes each secret at most once,
-// so in practice it never waits; it is the guarantee, not the schedule.
+// so in practice it seldom waits; it is the guarantee, not the schedule.
 type limiter struct {
 	mu       sync.Mutex
 	adds     map[string]*rate.Limiter // by secret
 	disables map[string]*rate.Limiter // by secret + "/" + version
+	// now and sleep are the clock, injected so tests can check the
+	// spacing without waiting for it.
+	now   func() time.Time
+	sleep func(ctx context.Context, d time.Duration) error
 }
 
 func newLimiter() *limiter {
-	return &limiter{adds: map[string]*rate.Limiter{}, disables: map[string]*rate.Limiter{}}
+	return &limiter{
+		adds: map[string]*rate.Limiter{}, disables: map[string]*rate.Limiter{},
+		now: time.Now, sleep: sleepCtx,
+	}
 }
 
 func (l *limiter) get(m map[string]*rate.Limiter, key string, r rate.Limit) *rate.Limiter {
@@ -41,12 +49,37 @@ func (l *limiter) get(m map[string]*rate.Limiter, key string, r rate.Limit) *rat
 	return lim
 }
 
+// wait takes one token from lim, sleeping until it is due.
+func (l *limiter) wait(ctx context.Context, lim *rate.Limiter) error {
+	now := l.now()
+	r := lim.ReserveN(now, 1)
+	if err := l.sleep(ctx, r.DelayFrom(now)); err != nil {
+		r.CancelAt(l.now())
+		return err
+	}
+	return nil
+}
+
 // add waits until secret may take another AddSecretVersion.
 func (l *limiter) add(ctx context.Context, secret string) error {
-	return l.get(l.adds, secret, addsPerSecond).Wait(ctx)
+	return l.wait(ctx, l.get(l.adds, secret, addsPerSecond))
 }
 
 // disable waits until version of secret may change state again.
 func (l *limiter) disable(ctx context.Context, secret, version string) error {
-	return l.get(l.disables, secret+"/"+version, disablesPerSecond).Wait(ctx)
+	return l.wait(ctx, l.get(l.disables, secret+"/"+version, disablesPerSecond))
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }

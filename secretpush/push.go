@@ -116,7 +116,14 @@ type Push struct {
 	// added Version but could not disable its predecessor leaves it; push
 	// never disables it on that guess, Warning says how to.
 	AlsoEnabledVersion string `json:"also_enabled_version,omitempty"`
-	Warning            string `json:"warning,omitempty"`
+	// AlsoDisabledVersions (pushed secrets only) are enabled versions
+	// older than the one added, other than the one replaced, that push
+	// disabled too: what a concurrent push of the same secret leaves.
+	AlsoDisabledVersions []string `json:"also_disabled_versions,omitempty"`
+	// NewerVersion (pushed secrets only) is an enabled version newer than
+	// the one added: another writer's, which serves the secret now.
+	NewerVersion string `json:"newer_version,omitempty"`
+	Warning      string `json:"warning,omitempty"`
 }
 
 // Superseded is an older updated configuration, not used and left in place
@@ -178,6 +185,10 @@ type DisableError struct {
 }
 
 func (e *DisableError) Error() string {
+	if errors.Is(e.Err, gsm.ErrOutcomeUnknown) {
+		return fmt.Sprintf("%s: version %s was added and serves the new content, but whether version %s was disabled is unknown: look, and if it is still enabled disable it with `%s` (%v)",
+			e.Secret, e.Added, e.StillEnabled, e.Command, e.Err)
+	}
 	return fmt.Sprintf("%s: version %s was added and serves the new content, but version %s is still enabled: disable it with `%s` (%v)",
 		e.Secret, e.Added, e.StillEnabled, e.Command, e.Err)
 }
@@ -492,21 +503,7 @@ func (r *runner) pushOne(ctx context.Context, g *group) outcome {
 		// disabling it would disable the new content.
 		return outcome{failed: g.fail(fmt.Errorf("%s: the server reported the add as version %s, which is the version it replaces; nothing was disabled: check the secret's versions", g.secret, added))}
 	}
-	err = r.limits.disable(wctx, g.secret, cur.Version)
-	if err == nil {
-		err = r.store.DisableVersion(wctx, g.secret, cur.Version)
-	}
-	if err != nil {
-		de := &DisableError{Secret: g.secret, Added: added, StillEnabled: cur.Version, Command: r.disableCommand(g.secret, cur.Version), Err: err}
-		fs := g.fail(de)
-		for i := range fs {
-			fs[i].AddedVersion, fs[i].StillEnabledVersion = added, cur.Version
-		}
-		return outcome{failed: fs}
-	}
-	log.Debug().Str("version", cur.Version).Msg("disabled the replaced version")
-	p.DisabledVersion = cur.Version
-	return outcome{pushed: p}
+	return r.retire(wctx, g, p, cur.Version, added)
 }
 
 // checkPredecessor warns, on an unchanged secret, when the version just

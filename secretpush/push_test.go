@@ -377,6 +377,7 @@ func TestPushMultiConnectorSecret(t *testing.T) {
 func TestPushDisableFails(t *testing.T) {
 	st := newMemStore()
 	st.put("SECRET_SOURCE-FOO_CREDS", map[string]string{"connector": "source-foo"}, `{"token": "token-1"}`, `{"token": "token-2"}`)
+	st.versions["SECRET_SOURCE-FOO_CREDS"][0].enabled = false
 	st.disableErr = func(string, string) error {
 		return errors.New("disable version 2 of SECRET_SOURCE-FOO_CREDS: still UNAVAILABLE after retrying")
 	}
@@ -462,6 +463,7 @@ func TestPushAddAnswerLost(t *testing.T) {
 		t.Run(err.Error(), func(t *testing.T) {
 			st := newMemStore()
 			st.put("SECRET_SOURCE-FOO_CREDS", map[string]string{"connector": "source-foo"}, `{"token": "token-1"}`, `{"token": "token-2"}`)
+			st.versions["SECRET_SOURCE-FOO_CREDS"][0].enabled = false
 			st.addLost = func(string) error { return err }
 			tr := newTree(t)
 			tr.write("source-foo", "config|1.json", `{"token": "token-3"}`)
@@ -472,7 +474,7 @@ func TestPushAddAnswerLost(t *testing.T) {
 			if p := res.Pushed[0]; p.AddedVersion != "3" || p.DisabledVersion != "2" {
 				t.Errorf("push = %+v", p)
 			}
-			want := []string{`1:on:{"token": "token-1"}`, `2:off:{"token": "token-2"}`, `3:on:{"token": "token-3"}`}
+			want := []string{`1:off:{"token": "token-1"}`, `2:off:{"token": "token-2"}`, `3:on:{"token": "token-3"}`}
 			if got := st.state("SECRET_SOURCE-FOO_CREDS"); !slices.Equal(got, want) {
 				t.Errorf("versions = %q, want %q", got, want)
 			}
@@ -597,15 +599,61 @@ func TestPushUnchangedWarnsAboutEnabledPredecessor(t *testing.T) {
 	}
 }
 
-// A push that adds a version does not pay for the predecessor check.
-func TestPushChangedCostsNoVersionListing(t *testing.T) {
+// After its add, a push lists the enabled versions once (one read request)
+// and disables every one older than its own, not only the one it replaced,
+// so the secret ends with one enabled version; the predecessor check of the
+// unchanged path is not paid on top.
+func TestPushChangedLeavesOneEnabledVersion(t *testing.T) {
 	st := newMemStore()
 	st.put("SECRET_SOURCE-FOO_CREDS", map[string]string{"connector": "source-foo"}, `{"token": "token-1"}`, `{"token": "token-2"}`)
 	tr := newTree(t)
 	tr.write("source-foo", "config|1.json", `{"token": "token-3"}`)
 	res := run(t, st, tr, Options{Connectors: []string{"source-foo"}})
-	if !res.OK() || len(res.Pushed) != 1 || res.Pushed[0].Warning != "" || st.calls["ListVersions"] != 0 {
+	if !res.OK() || len(res.Pushed) != 1 || res.Pushed[0].Warning != "" || st.calls["ListVersions"] != 1 {
 		t.Fatalf("got %+v, calls %v", res, st.calls)
+	}
+	if p := res.Pushed[0]; p.DisabledVersion != "2" || !slices.Equal(p.AlsoDisabledVersions, []string{"1"}) {
+		t.Errorf("push = %+v; want 2 disabled, and 1 as well", p)
+	}
+	want := []string{`1:off:{"token": "token-1"}`, `2:off:{"token": "token-2"}`, `3:on:{"token": "token-3"}`}
+	if got := st.state("SECRET_SOURCE-FOO_CREDS"); !slices.Equal(got, want) {
+		t.Errorf("versions = %q, want %q", got, want)
+	}
+}
+
+// A version newer than the one added is another writer's: it is left
+// enabled and reported; listing failures fall back to disabling the version
+// replaced.
+func TestPushReportsNewerWriterAndFallsBack(t *testing.T) {
+	st := newMemStore()
+	st.put("SECRET_SOURCE-FOO_CREDS", map[string]string{"connector": "source-foo"}, `{"token": "token-1"}`)
+	// Another writer adds right after this push's add.
+	st.addLost = func(id string) error {
+		st.versions[id] = append(st.versions[id], memVersion{data: []byte(`{"token": "other"}`), enabled: true})
+		st.addLost = nil
+		return nil
+	}
+	tr := newTree(t)
+	tr.write("source-foo", "config|1.json", `{"token": "token-2"}`)
+	res := run(t, st, tr, Options{Connectors: []string{"source-foo"}})
+	if !res.OK() || len(res.Pushed) != 1 {
+		t.Fatalf("got %+v", res)
+	}
+	if p := res.Pushed[0]; p.AddedVersion != "2" || p.NewerVersion != "3" || !strings.Contains(p.Warning, "another writer added version 3 after this push added version 2") {
+		t.Errorf("push = %+v; want the newer version 3 reported", p)
+	}
+	if got := st.state("SECRET_SOURCE-FOO_CREDS"); !slices.Equal(got, []string{`1:off:{"token": "token-1"}`, `2:on:{"token": "token-2"}`, `3:on:{"token": "other"}`}) {
+		t.Errorf("versions = %q: the other writer's version must stay enabled (it disables ours)", got)
+	}
+
+	st = newMemStore()
+	st.put("SECRET_SOURCE-FOO_CREDS", map[string]string{"connector": "source-foo"}, `{"token": "token-1"}`, `{"token": "token-2"}`)
+	st.listVersErr = errors.New("list versions of SECRET_SOURCE-FOO_CREDS: permission denied")
+	tr = newTree(t)
+	tr.write("source-foo", "config|1.json", `{"token": "token-3"}`)
+	res = run(t, st, tr, Options{Connectors: []string{"source-foo"}})
+	if !res.OK() || len(res.Pushed) != 1 || res.Pushed[0].DisabledVersion != "2" || st.calls["DisableVersion"] != 1 {
+		t.Fatalf("got %+v, calls %v; want the replaced version disabled", res, st.calls)
 	}
 }
 
@@ -766,29 +814,47 @@ func TestPushListFails(t *testing.T) {
 	}
 }
 
+// The limiter spaces writes to one secret (adds, 2 a second) and to one
+// version (state changes, 1 a second), and holds nothing else up. A fake
+// clock that moves only when the limiter sleeps makes the spacing exact.
 func TestLimiterSpacesWrites(t *testing.T) {
 	l := newLimiter()
+	clock := time.Unix(1_700_000_000, 0)
+	var slept []time.Duration
+	l.now = func() time.Time { return clock }
+	l.sleep = func(_ context.Context, d time.Duration) error {
+		slept = append(slept, d)
+		clock = clock.Add(d)
+		return nil
+	}
 	ctx := t.Context()
-	start := time.Now()
-	for range 3 {
-		if err := l.add(ctx, "S"); err != nil {
+	step := func(name string, f func() error, want time.Duration) {
+		t.Helper()
+		slept = nil
+		if err := f(); err != nil {
 			t.Fatal(err)
 		}
+		if len(slept) != 1 || slept[0] != want {
+			t.Errorf("%s waited %v, want %v", name, slept, want)
+		}
 	}
-	if d := time.Since(start); d < 900*time.Millisecond {
-		t.Errorf("3 adds to one secret took %v; want >= 1s at 2/s", d)
-	}
+	step("first add to S", func() error { return l.add(ctx, "S") }, 0)
+	step("second add to S", func() error { return l.add(ctx, "S") }, 500*time.Millisecond)
+	step("third add to S", func() error { return l.add(ctx, "S") }, 500*time.Millisecond)
 	// Other secrets and versions are not held up.
-	start = time.Now()
-	l.add(ctx, "T")
-	l.disable(ctx, "S", "1")
-	l.disable(ctx, "S", "2")
-	if d := time.Since(start); d > 400*time.Millisecond { // well under the 500 ms spacing it would show
-		t.Errorf("independent writes waited %v", d)
-	}
-	start = time.Now()
-	l.disable(ctx, "S", "1")
-	if d := time.Since(start); d < 900*time.Millisecond {
-		t.Errorf("second disable of one version waited only %v", d)
+	step("first add to T", func() error { return l.add(ctx, "T") }, 0)
+	step("disable S/1", func() error { return l.disable(ctx, "S", "1") }, 0)
+	step("disable S/2", func() error { return l.disable(ctx, "S", "2") }, 0)
+	step("second disable S/1", func() error { return l.disable(ctx, "S", "1") }, time.Second)
+	// Time passing frees the limit.
+	clock = clock.Add(time.Second)
+	step("disable S/1 a second later", func() error { return l.disable(ctx, "S", "1") }, 0)
+
+	// A wait cut short by cancellation gives its turn back.
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	l.sleep = func(ctx context.Context, d time.Duration) error { return ctx.Err() }
+	if err := l.add(cctx, "S"); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled add: %v", err)
 	}
 }

@@ -285,8 +285,9 @@ func hostileCases() []hostileCase {
 			hostileSecret+" version 1: payload is not valid JSON: it is not valid UTF-8; nothing was written"),
 		payloadFailure("64 KiB + 1", data(bigObject(64*1024+1)),
 			hostileSecret+" version 1: payload is larger than GSM's 64 KiB limit (65537 bytes); nothing was written"),
+		// Over the payload limit plus envelope: gRPC refuses the answer unread.
 		payloadFailure("100k brackets", data(strings.Repeat("[", 100_000)),
-			"payload is larger than GSM's 64 KiB limit (100000 bytes); nothing was written"),
+			"read "+hostileSecret+" version latest: the server sent an answer Secret Manager never sends", "more than GSM's 64 KiB payload limit allows; it was refused unread and nothing was written"),
 		payloadFailure("CRC32C mismatch", []emulator.SeedVersion{{Data: []byte(hostileValue(0)), CRC32C: &crcBad}},
 			"read "+hostileSecret+" version 1: payload failed its CRC32C check (server sent 1, data hashes to", "nothing was written"),
 		payloadFailure("no version", []emulator.SeedVersion{},

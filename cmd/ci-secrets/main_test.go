@@ -88,12 +88,16 @@ func TestScripts(t *testing.T) {
 			env.Setenv("GITHUB_STEP_SUMMARY", "")
 			t := env.T()
 			env.Defer(func() { checkNoLeaks(t, env.WorkDir, dir) })
+			env.Values[scriptedKey{}] = &scriptedState{}
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"exits":     cmdExits,
 			"perm":      cmdPerm,
 			"githubapi": cmdGitHubAPI,
+			// scripted.go: a hostile or stuck Secret Manager for the script.
+			"scripted-server": cmdScriptedServer,
+			"scripted-calls":  cmdScriptedCalls,
 		},
 	})
 }

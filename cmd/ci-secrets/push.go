@@ -193,7 +193,7 @@ func pushFailureName(f secretpush.Failure) string {
 }
 
 func logPushSummary(log *zerolog.Logger, res *secretpush.Result, st gsm.Stats) {
-	for _, p := range res.Unchanged {
+	for _, p := range append(res.Pushed[:len(res.Pushed):len(res.Pushed)], res.Unchanged...) {
 		if p.Warning != "" {
 			log.Warn().Str("secret", p.Secret).Msg(p.Warning)
 		}
@@ -223,6 +223,12 @@ func printPushResult(w io.Writer, output string, res *secretpush.Result, st gsm.
 	}
 	for _, p := range res.Pushed {
 		fmt.Fprintf(&b, "pushed %s version %s, disabled version %s (from %s)\n", p.Secret, p.AddedVersion, p.DisabledVersion, pushPaths(p))
+		if len(p.AlsoDisabledVersions) > 0 {
+			fmt.Fprintf(&b, "also disabled %s version %s, enabled and older than version %s\n", p.Secret, strings.Join(p.AlsoDisabledVersions, ", "), p.AddedVersion)
+		}
+		if p.Warning != "" {
+			fmt.Fprintf(&b, "WARNING %s\n", p.Warning)
+		}
 	}
 	for _, p := range res.Unchanged {
 		fmt.Fprintf(&b, "unchanged %s version %s: nothing written (from %s)\n", p.Secret, p.Version, pushPaths(p))

@@ -77,6 +77,7 @@ type globalOptions struct {
 	endpoint        string
 	logLevel        string
 	logFormat       string
+	timeout         time.Duration
 }
 
 // run is the single place that turns an error into a message and an exit code.
@@ -137,6 +138,9 @@ a local emulator of the Secret Manager API for trying it without a GCP account.`
 			if err != nil {
 				return err
 			}
+			if g.timeout <= 0 {
+				return usageErrorf("--timeout %s is not a positive duration such as 2m or 30s", g.timeout)
+			}
 			cmd.SetContext(logger.WithContext(cmd.Context()))
 			return nil
 		},
@@ -151,6 +155,7 @@ a local emulator of the Secret Manager API for trying it without a GCP account.`
 	pf.StringVar(&g.endpoint, "endpoint", "", "plaintext emulator address HOST:PORT, no credentials (env SECRET_MANAGER_EMULATOR_HOST)")
 	pf.StringVar(&g.logLevel, "log-level", "info", "debug, info, warn or error (logs go to stderr and never hold a secret value)")
 	pf.StringVar(&g.logFormat, "log-format", "console", "console or json")
+	pf.DurationVar(&g.timeout, "timeout", gsm.DefaultTimeout, "bound on the whole run's Secret Manager calls, retries included (e.g. 30s, 5m); secrets not read by then fail")
 
 	root.AddCommand(
 		newListCmd(g, s),
@@ -245,6 +250,15 @@ func (g *globalOptions) client(ctx context.Context, s *streams) (*gsm.Client, er
 		}
 		cfg.Retry.Overall = d
 	}
+	if v := s.getenv("CI_SECRETS_RETRY_CONNECT"); v != "" {
+		// Tests shorten the wait for a server that cannot be reached.
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return nil, usageErrorf("CI_SECRETS_RETRY_CONNECT %q is not a positive duration such as 1s", v)
+		}
+		cfg.Retry.Connect = d
+	}
+	cfg.Timeout = g.timeout
 	zerolog.Ctx(ctx).Debug().Str("project", cfg.Project).Str("location", cfg.Location).
 		Str("endpoint", cfg.Endpoint).Str("credentials", cfg.CredentialsSource).Msg("connecting to Secret Manager")
 	return gsm.New(ctx, cfg)
