@@ -63,7 +63,8 @@ func Begin(ctx context.Context, p Plan, now time.Time) (*Session, Undone, error)
 		}
 		e := FileEntry{Path: abs}
 		if fi, err := os.Lstat(abs); err == nil && fi.Mode().IsRegular() {
-			e.Saved = filepath.Join(filepath.Dir(abs), savedPrefix+m.RunID+"-"+filepath.Base(abs))
+			// Not ending in .json: a test listing secrets/*.json must not read it.
+			e.Saved = filepath.Join(filepath.Dir(abs), savedPrefix+m.RunID+"-"+filepath.Base(abs)+".saved")
 			moves = append(moves, e)
 		}
 		m.Files = append(m.Files, e)

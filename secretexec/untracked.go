@@ -22,6 +22,10 @@ var ErrNotGitTree = errors.New("the tree is not a git work tree")
 // folders. Links are neither followed nor removed; .git is not entered.
 // It returns the paths removed.
 func SweepUntracked(ctx context.Context, root string, within []string) ([]string, error) {
+	// Asked first, so a wrong --root is reported even when it holds nothing.
+	if _, err := gitTracked(ctx, root, nil); err != nil {
+		return nil, err
+	}
 	candidates, err := secretsFiles(ctx, root, within)
 	if err != nil || len(candidates) == 0 {
 		return nil, err
@@ -101,10 +105,14 @@ func underSecrets(start, path string) bool {
 // gitTracked asks git which of files (relative to root) it tracks.
 func gitTracked(ctx context.Context, root string, files []string) (map[string]bool, error) {
 	tracked := map[string]bool{}
-	for len(files) > 0 {
+	for first := true; first || len(files) > 0; first = false {
 		batch := files[:min(len(files), 500)]
 		files = files[len(batch):]
-		args := append([]string{"-C", root, "--literal-pathspecs", "ls-files", "-z", "--"}, batch...)
+		args := []string{"-C", root, "--literal-pathspecs", "ls-files", "-z", "--"}
+		if len(batch) == 0 {
+			args = []string{"-C", root, "rev-parse", "--is-inside-work-tree"}
+		}
+		args = append(args, batch...)
 		cmd := exec.CommandContext(ctx, "git", args...)
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
@@ -120,7 +128,7 @@ func gitTracked(ctx context.Context, root string, files []string) (map[string]bo
 			return nil, fmt.Errorf("git ls-files in %s failed: %w (%s)", root, err, firstLine(msg))
 		}
 		for name := range strings.SplitSeq(strings.TrimSuffix(string(out), "\x00"), "\x00") {
-			if name != "" {
+			if name != "" && len(batch) > 0 {
 				tracked[filepath.FromSlash(name)] = true
 			}
 		}

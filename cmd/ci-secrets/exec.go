@@ -221,7 +221,7 @@ func execSummary(command []string, res *secretsync.Result, u secretexec.Undone, 
 	fmt.Fprintf(&b, "Wrote %d secrets %s for `%s`, which exited with status %d. ",
 		len(res.Written), plural(len(res.Written), "file", "files"), strings.ReplaceAll(filepath.Base(command[0]), "`", "'"), code)
 	if cleaned {
-		fmt.Fprintf(&b, "The files were removed afterwards (%d removed, %d earlier files put back).\n\n", len(u.Removed), len(u.Restored))
+		fmt.Fprintf(&b, "The files were removed afterwards (%d removed, %d that were there before put back).\n\n", len(u.Removed), len(u.Restored))
 	} else {
 		b.WriteString("**The clean-up failed**: run `ci-secrets clean` in an `if: always()` step.\n\n")
 	}
