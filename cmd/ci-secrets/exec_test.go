@@ -93,6 +93,21 @@ func waitFor(t *testing.T, path string, cmd *exec.Cmd, stderr *bytes.Buffer) {
 	}
 }
 
+// startExec starts ci-secrets with args in root and waits until the file
+// ready appears there (the command is running).
+func startExec(t *testing.T, addr, root, ready string, args ...string) (cmd *exec.Cmd, stdout, stderr *bytes.Buffer) {
+	t.Helper()
+	cmd = program(t, addr, args...)
+	cmd.Dir = root
+	stdout, stderr = &bytes.Buffer{}, &bytes.Buffer{}
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, filepath.Join(root, ready), cmd, stderr)
+	return cmd, stdout, stderr
+}
+
 func exitCode(t *testing.T, err error) int {
 	t.Helper()
 	var ee *exec.ExitError
@@ -131,14 +146,7 @@ func TestExecForwardsSignals(t *testing.T) {
 			if c.trap {
 				script = `trap 'echo got it; exit 7' ` + sigName(c.sig) + "; " + script
 			}
-			cmd := program(t, addr, "exec", "source-s0", "--root", root, "--", "sh", "-c", script)
-			cmd.Dir = root
-			var stdout, stderr bytes.Buffer
-			cmd.Stdout, cmd.Stderr = &stdout, &stderr
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			waitFor(t, filepath.Join(root, "ready"), cmd, &stderr)
+			cmd, stdout, stderr := startExec(t, addr, root, "ready", "exec", "source-s0", "--root", root, "--", "sh", "-c", script)
 			if _, err := os.Stat(targetOf(root, 0)); err != nil {
 				t.Fatalf("the secret is not in place while the command runs: %v", err)
 			}
@@ -202,14 +210,7 @@ func TestExecKilledThenClean(t *testing.T) {
 			args = append(args, fmt.Sprintf("source-s%d", i))
 		}
 		args = append(args, "--", "sh", "-c", `echo $$ > child.pid; touch ready; while :; do sleep 0.05; done`)
-		cmd := program(t, addr, args...)
-		cmd.Dir = root
-		var stdout, stderr bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &stdout, &stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		waitFor(t, filepath.Join(root, "ready"), cmd, &stderr)
+		cmd, stdout, stderr := startExec(t, addr, root, "ready", args...)
 		if err := cmd.Process.Kill(); err != nil {
 			t.Fatal(err)
 		}
@@ -280,15 +281,8 @@ func TestExecTwoInOneTree(t *testing.T) {
 	addr, _ := emulator.StartForTest(t, seed, emulator.Options{})
 	root := t.TempDir()
 	before := snapshot(t, root)
-	a := program(t, addr, "exec", "source-s0", "--root", root, "--", "sh", "-c",
+	a, aOut, aErr := startExec(t, addr, root, "a-ready", "exec", "source-s0", "--root", root, "--", "sh", "-c",
 		`touch a-ready; while [ ! -e a-go ]; do sleep 0.05; done; test -f airbyte-integrations/connectors/source-s0/secrets/config.json && echo a-still-has-its-file`)
-	a.Dir = root
-	var aOut, aErr bytes.Buffer
-	a.Stdout, a.Stderr = &aOut, &aErr
-	if err := a.Start(); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, filepath.Join(root, "a-ready"), a, &aErr)
 
 	b := runCheckedIn(t, root, addr, seed, "exec", "source-s1", "--root", root, "--", "sh", "-c", "test -f "+targetOf(root, 1)+" && test -f "+targetOf(root, 0)+" && echo b-sees-both")
 	if b.code != 0 || !strings.Contains(b.stdout, "b-sees-both") {
