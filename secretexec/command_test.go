@@ -51,3 +51,27 @@ func TestCommandRunStartFailures(t *testing.T) {
 		t.Error("no command accepted")
 	}
 }
+
+type failingWriter struct{ n int }
+
+func (f *failingWriter) Write(p []byte) (int, error) {
+	f.n++
+	return 0, errors.New("reader gone")
+}
+
+// A stdout that fails does not block the command: its output is dropped,
+// it runs to its end, and the error is reported.
+func TestCommandRunSurvivesAFailingStdout(t *testing.T) {
+	fw := &failingWriter{}
+	c := Command{
+		Args:   []string{"sh", "-c", `i=0; while [ $i -lt 2000 ]; do echo "line $i of output that fills a pipe buffer quickly"; i=$((i+1)); done; exit 5`},
+		Stdout: fw, Stderr: &bytes.Buffer{},
+	}
+	code, err := c.Run(testCtx(t))
+	if code != 5 || err == nil || !strings.Contains(err.Error(), "reader gone") {
+		t.Fatalf("Run = %d, %v", code, err)
+	}
+	if fw.n != 1 {
+		t.Errorf("%d writes to the failed stdout, want 1", fw.n)
+	}
+}

@@ -44,6 +44,7 @@ func (c Command) Run(ctx context.Context) (int, error) {
 	}
 	cmd.WaitDelay = c.WaitDelay
 	opts := redact.Options{Quiet: c.Quiet}
+	outSink, errSink := &sink{w: c.Stdout}, &sink{w: c.Stderr}
 	wrap := func(w io.Writer) *redact.Writer {
 		m := c.Matcher
 		if m == nil {
@@ -51,7 +52,12 @@ func (c Command) Run(ctx context.Context) (int, error) {
 		}
 		return m.NewWriter(w, opts)
 	}
-	stdout, stderr := wrap(c.Stdout), wrap(c.Stderr)
+	stdout, stderr := wrap(outSink), wrap(errSink)
+	// A closed stdout (exec ... | head) must not kill this process before
+	// its clean-up, as an unhandled SIGPIPE on fd 1 or 2 would.
+	pipes := make(chan os.Signal, 1)
+	signal.Notify(pipes, syscall.SIGPIPE)
+	defer signal.Stop(pipes)
 
 	sigs := make(chan os.Signal, 8)
 	signal.Notify(sigs, forwarded...)
@@ -100,7 +106,7 @@ loop:
 		}
 	}
 	_ = ctx // the command outlives a cancelled context by design
-	cerr := errors.Join(stdout.Close(), stderr.Close())
+	cerr := errors.Join(stdout.Close(), stderr.Close(), outSink.err, errSink.err)
 	code, err := exitStatus(cmd.ProcessState, werr)
 	if err != nil {
 		return code, err
@@ -109,4 +115,21 @@ loop:
 		return code, fmt.Errorf("cannot write the command's output: %w", cerr)
 	}
 	return code, nil
+}
+
+// sink passes output on until the first write error, then drops the rest
+// and keeps the error: the command must never block on a stream nobody
+// reads any more, or exec would wait for it forever.
+type sink struct {
+	w   io.Writer
+	err error
+}
+
+func (s *sink) Write(p []byte) (int, error) {
+	if s.err == nil {
+		if _, err := s.w.Write(p); err != nil {
+			s.err = err
+		}
+	}
+	return len(p), nil
 }

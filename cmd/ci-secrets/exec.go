@@ -159,8 +159,11 @@ func (o *execOptions) run(cmd *cobra.Command, g *globalOptions, s *streams, args
 	case errors.As(cmdErr, &se):
 		fmt.Fprintf(s.stderr, "ci-secrets: %s\n", cmdErr)
 		return &exitCoder{se.Code}
+	case cmdErr != nil && code == 0:
+		return &failedError{errors.Join(cmdErr, cleanErr)}
 	case cmdErr != nil:
-		return errors.Join(cmdErr, cleanErr)
+		// The command's own status says more than a lost stream does.
+		log.Error().Err(errors.Join(cmdErr, cleanErr)).Msg("the command ran, but not everything went well around it")
 	case cleanErr != nil && code == 0:
 		return &failedError{cleanErr}
 	case cleanErr != nil:
