@@ -252,6 +252,19 @@ func (m *Manifest) undo(ctx context.Context) (Undone, error) {
 	log := zerolog.Ctx(ctx)
 	u := Undone{Runs: 1}
 	var errs []error
+	// A run killed while writing leaves the writer's temporary files; only
+	// those no live process holds are removed.
+	swept := map[string]bool{}
+	for _, f := range m.Files {
+		if dir := filepath.Dir(f.Path); !swept[dir] {
+			swept[dir] = true
+			removed, err := writer.CleanStaleTemps(dir)
+			u.Removed = append(u.Removed, removed...)
+			if err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
 	for _, f := range m.Files {
 		if f.Saved != "" {
 			if _, err := os.Lstat(f.Saved); err == nil {

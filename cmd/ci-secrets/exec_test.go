@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -193,18 +195,7 @@ func TestExecKilledThenClean(t *testing.T) {
 	var connectors, leftFiles, removed, restored, leftAfter int
 	for round := range rounds {
 		n := []int{1, 3, 5, 7, 2, 4}[round] // connectors; the last round syncs source-s7 after
-		root := t.TempDir()
-		// Every other connector has a config of its own already.
-		for i := 0; i < n; i += 2 {
-			p := targetOf(root, i)
-			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(p, []byte(fmt.Sprintf(`{"local": %d}`, i)), 0o640); err != nil {
-				t.Fatal(err)
-			}
-		}
-		before := snapshot(t, root)
+		root, before := treeWithLocalConfigs(t, n)
 		args := []string{"exec", "--root", root}
 		for i := range n {
 			args = append(args, fmt.Sprintf("source-s%d", i))
@@ -269,6 +260,24 @@ func TestExecKilledThenClean(t *testing.T) {
 	t.Logf("%d rounds, %d connectors in all: SIGKILL mid-command left %d differences from the tree before (files written, files moved aside, folders, .gitignore, manifests); "+
 		"clean removed %d files and folders and restored %d files (in the last two rounds an exec and a sync did it); %d differences remained",
 		rounds, connectors, leftFiles, removed, restored, leftAfter)
+}
+
+// treeWithLocalConfigs is a new tree in which every other one of n
+// connectors has a config of its own (0640, in a 0755 folder), and its
+// snapshot.
+func treeWithLocalConfigs(t *testing.T, n int) (string, map[string]string) {
+	t.Helper()
+	root := t.TempDir()
+	for i := 0; i < n; i += 2 {
+		p := targetOf(root, i)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(fmt.Sprintf(`{"local": %d}`, i)), 0o640); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return root, snapshot(t, root)
 }
 
 func readFile(t *testing.T, path string) string {
@@ -406,5 +415,84 @@ func TestExecMaskPolicy(t *testing.T) {
 	md := readFile(t, summary)
 	if !strings.Contains(md, "- `database`") || strings.Contains(md, "exec-plain-db-0") || strings.Contains(md, "exec-test-secret") {
 		t.Errorf("step summary:\n%s", md)
+	}
+}
+
+// TestExecKilledAnywhereThenClean kills exec with SIGKILL at random moments
+// of its whole run (listing, moving files aside, writing, the command,
+// its own clean-up), with connectors that have a file of their own: after
+// `clean` the tree is always exactly as before. The kill moments are drawn
+// from a clean run's duration, and the test insists that a fair share of
+// them left something to clean.
+func TestExecKilledAnywhereThenClean(t *testing.T) {
+	const n, iterations = 6, 24
+	seed := seedOf(t, n, execSecret)
+	addr, _ := emulator.StartForTest(t, seed, emulator.Options{Latency: 2 * time.Millisecond, Jitter: 5 * time.Millisecond})
+	t.Setenv("GORACE", strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0"))
+	setup := func() (string, map[string]string) { return treeWithLocalConfigs(t, n) }
+	args := []string{"exec", "--root", "ROOT"}
+	for i := range n {
+		args = append(args, fmt.Sprintf("source-s%d", i))
+	}
+	args = append(args, "--", "sh", "-c", `echo $$ > ../child.pid; sleep 0.05`)
+	argsFor := func(root string) []string {
+		a := slices.Clone(args)
+		a[2] = root
+		return a
+	}
+	// The command writes its pid next to the tree, so the tree compares clean.
+	calib, before := setup()
+	start := time.Now()
+	if r := runCheckedIn(t, calib, addr, seed, argsFor(calib)...); r.code != 0 {
+		t.Fatalf("calibration run exited %d:\n%s", r.code, r.stderr)
+	}
+	window := time.Since(start)
+	os.Remove(filepath.Join(filepath.Dir(calib), "child.pid"))
+	if d := diffTrees(before, snapshot(t, calib)); len(d) > 0 {
+		t.Fatalf("a clean run left: %v", d)
+	}
+	s1, s2 := rand.Uint64(), rand.Uint64()
+	t.Logf("a whole exec took %v; kills drawn from [0, %v); kill-delay seed %d,%d", window.Round(time.Millisecond), window.Round(time.Millisecond), s1, s2)
+	rng := rand.New(rand.NewPCG(s1, s2))
+	var nothingLeft, somethingLeft, diffsLeft, remaining int
+	for it := range iterations {
+		root, before := setup()
+		cmd := program(t, addr, argsFor(root)...)
+		cmd.Dir = root
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Duration(rng.Int64N(int64(window))))
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		pidFile := filepath.Join(filepath.Dir(root), "child.pid")
+		if data, err := os.ReadFile(pidFile); err == nil {
+			if pid, err := strconv.Atoi(strings.TrimSpace(string(data))); err == nil {
+				_ = syscall.Kill(-pid, syscall.SIGKILL)
+			}
+			os.Remove(pidFile)
+		}
+		assertNoLeak(t, seedValues(seed), stdout.String(), stderr.String())
+		left := diffTrees(before, snapshot(t, root))
+		if len(left) == 0 {
+			nothingLeft++
+		} else {
+			somethingLeft++
+			diffsLeft += len(left)
+		}
+		if r := runChecked(t, addr, seed, "clean", "--root", root); r.code != 0 {
+			t.Fatalf("iteration %d: clean exited %d:\n%s", it, r.code, r.stderr)
+		}
+		if d := diffTrees(before, snapshot(t, root)); len(d) > 0 {
+			remaining += len(d)
+			t.Errorf("iteration %d: after clean: %v (left by the kill: %v)", it, d, left)
+		}
+	}
+	t.Logf("%d kills: %d left the tree unchanged (before the manifest, or after exec's own clean-up), %d left %d differences in all; after clean, %d differences remained",
+		iterations, nothingLeft, somethingLeft, diffsLeft, remaining)
+	if somethingLeft < iterations/4 {
+		t.Errorf("only %d of %d kills left something to clean; the test proves too little", somethingLeft, iterations)
 	}
 }
