@@ -141,7 +141,9 @@ func (s state) lock(ctx context.Context) (*os.File, error) {
 			return nil, err
 		}
 		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
-		if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // the folder was tidied away meanwhile
+		} else if err != nil {
 			return nil, fmt.Errorf("cannot open %s: %w", path, err)
 		}
 		if err := writer.LockHeld(f); err != nil {

@@ -96,11 +96,11 @@ loop:
 			if !group && s == syscall.SIGINT && c.StdinTerminal {
 				continue // the terminal sent it to the command's group too
 			}
-			target := pid
-			if group {
-				target = -pid
+			// The whole group, as a terminal's Ctrl-C would reach it; the
+			// command alone if it left its group.
+			if !group || syscall.Kill(-pid, s) != nil {
+				_ = syscall.Kill(pid, s)
 			}
-			_ = syscall.Kill(target, s)
 		case werr = <-done:
 			break loop
 		}
