@@ -55,3 +55,30 @@ func TestParseExceptKeys(t *testing.T) {
 		t.Error("an empty key in the env accepted")
 	}
 }
+
+// FuzzMaskValuesWith: an exemption only ever removes masks (every value
+// left is one MaskValues gives), and every path is printable ASCII without
+// a backtick, safe in a log line and in Markdown.
+func FuzzMaskValuesWith(f *testing.F) {
+	f.Add([]byte(`{"database": "postgres", "a": {"database": ["x-value"], "b": "secret-value"}}`), "database")
+	f.Add([]byte(`{"k\u0060": "{\"k\u0060\": \"inner-value\"}"}`), "k`")
+	f.Fuzz(func(t *testing.T, payload []byte, key string) {
+		all := map[string]bool{}
+		for _, v := range MaskValues(payload) {
+			all[v] = true
+		}
+		m := MaskValuesWith(payload, MaskOptions{ExceptKeys: []string{key}})
+		for _, v := range m.Values {
+			if !all[v] {
+				t.Fatalf("value %q is not one MaskValues gives", v)
+			}
+		}
+		for _, p := range m.Exempted {
+			for _, r := range p {
+				if r < 0x20 || r > 0x7e || r == '`' {
+					t.Fatalf("path %q holds %q", p, r)
+				}
+			}
+		}
+	})
+}
