@@ -254,7 +254,9 @@ func (r *Writer) emit(cut int) error {
 			out = append(out, Mask...)
 		}
 		pos = sp.end
-		if sp.end >= cut && cut < len(buf) {
+		if sp.end >= cut {
+			// Open until the next byte is seen: a value starting right
+			// after it (in a later write) continues this run.
 			pos, carry = cut, sp.end-cut
 			break
 		}
