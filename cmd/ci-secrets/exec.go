@@ -60,6 +60,8 @@ Exit status: COMMAND's (128+N when signal N ended it); 1 a secret failed
 	o.addFlags(f)
 	f.BoolVar(&o.allowPartial, "allow-partial", false, "run the command even when a secret could not be written")
 	f.BoolVar(&o.redact, "redact", true, "replace secret values in the command's output with ***")
+	// Shared with sync, refused here with a pointer to sync --dry-run.
+	_ = f.MarkHidden("dry-run")
 	return cmd
 }
 
