@@ -129,10 +129,18 @@ func (o *execOptions) run(cmd *cobra.Command, g *globalOptions, s *streams, args
 		runErr = &failedError{fmt.Errorf("%s, so the command was not run (--allow-partial runs it anyway)", failedSummary(res))}
 	}
 	if runErr != nil {
-		if u, err := cleanup(); err != nil {
-			return errors.Join(runErr, err)
-		} else {
-			logUndone(log, "removed the files written", u)
+		u, err := cleanup()
+		if err != nil {
+			runErr = errors.Join(runErr, err)
+		}
+		logUndone(log, "removed the files written", u)
+		after := "The files written were removed."
+		if err != nil {
+			after = cleanupFailedMarkdown
+		}
+		md := fmt.Sprintf("### ci-secrets exec\n\nThe command was not run: %s. %s\n\n", notRunReason(res, runErr), after)
+		if err := appendSummary(s.getenv, md); err != nil {
+			log.Warn().Err(err).Msg("the step summary was not written")
 		}
 		return runErr
 	}
@@ -177,6 +185,18 @@ func (o *execOptions) run(cmd *cobra.Command, g *globalOptions, s *streams, args
 	return nil
 }
 
+// notRunReason says in a few words why the command did not run; secret
+// names are GSM IDs, safe to print.
+func notRunReason(res *secretsync.Result, err error) string {
+	if res != nil && !res.OK() {
+		return failedSummary(res)
+	}
+	if errors.Is(err, context.Canceled) {
+		return "interrupted"
+	}
+	return "the sync did not finish"
+}
+
 // planConnectors names what the run syncs, for the manifest.
 func planConnectors(r *secretsync.Result, asked []string) []string {
 	if len(asked) > 0 {
@@ -218,6 +238,8 @@ func logUndone(log *zerolog.Logger, msg string, u secretexec.Undone) {
 		Strs("kept", u.Kept).Int("live", len(u.Live)).Msg(msg)
 }
 
+const cleanupFailedMarkdown = "**The clean-up failed**: run `ci-secrets clean` in an `if: always()` step."
+
 // execSummary is the step-summary note: what was written, that it is gone.
 func execSummary(command []string, res *secretsync.Result, u secretexec.Undone, code int, cleaned bool) string {
 	var b strings.Builder
@@ -228,7 +250,7 @@ func execSummary(command []string, res *secretsync.Result, u secretexec.Undone, 
 	if cleaned {
 		fmt.Fprintf(&b, "The files were removed afterwards (%d removed, %d that were there before put back).\n\n", len(u.Removed), len(u.Restored))
 	} else {
-		b.WriteString("**The clean-up failed**: run `ci-secrets clean` in an `if: always()` step.\n\n")
+		b.WriteString(cleanupFailedMarkdown + "\n\n")
 	}
 	return b.String()
 }
