@@ -26,6 +26,7 @@ type pushOptions struct {
 	concurrency int
 	mask        string
 	maskFile    string
+	maskExcept  []string
 }
 
 func newPushCmd(g *globalOptions, s *streams) *cobra.Command {
@@ -83,6 +84,7 @@ secret before anything is said or repeated); 2 bad flags or configuration
 	f.IntVar(&o.concurrency, "concurrency", secretpush.DefaultConcurrency, fmt.Sprintf("secrets pushed at once (1-%d)", secretpush.MaxConcurrency))
 	f.StringVar(&o.mask, "mask", "auto", "print ::add-mask:: for secret values: auto (when GITHUB_ACTIONS=true), always, never")
 	f.StringVar(&o.maskFile, "mask-file", "", "append the ::add-mask:: lines to this file instead of stdout")
+	addMaskExceptFlag(f, &o.maskExcept)
 	return cmd
 }
 
@@ -144,16 +146,20 @@ func (o *pushOptions) run(cmd *cobra.Command, g *globalOptions, s *streams, args
 
 	// Unlike a sync, a dry run reads values too (the updates and the
 	// versions they are compared with), so it masks them as well.
-	var mask func([]byte) error
+	var masker *ghactions.Masker
 	if maskOn {
 		w, closeMask, err := maskWriter(s, o.maskFile)
 		if err != nil {
 			return err
 		}
 		defer closeMask()
-		m := ghactions.NewMasker(w)
-		mask = func(p []byte) error { return m.Mask(ghactions.MaskValues(p)) }
+		masker = ghactions.NewMasker(w)
 	}
+	policy, err := newMaskPolicy(o.maskExcept, s.getenv, masker, false)
+	if err != nil {
+		return err
+	}
+	mask := policy.hook()
 
 	res, runErr := secretpush.Run(ctx, client, writer.Layout{Root: o.root, Out: o.out}, secretpush.Options{
 		Connectors: conns, All: o.all, DryRun: o.dryRun, Clean: o.clean,
@@ -165,8 +171,11 @@ func (o *pushOptions) run(cmd *cobra.Command, g *globalOptions, s *streams, args
 	}
 	stats := client.Stats()
 	logPushSummary(zerolog.Ctx(ctx), res, stats)
-	if err := printPushResult(s.stdout, o.output, res, stats); err != nil {
+	if err := printPushResult(s.stdout, o.output, res, stats, policy.exemptedPaths()); err != nil {
 		return err
+	}
+	if err := appendSummary(s.getenv, exemptionsMarkdown("push", policy.exemptedPaths())); err != nil {
+		zerolog.Ctx(ctx).Warn().Err(err).Msg("the step summary was not written")
 	}
 	if runErr != nil {
 		return runErr
@@ -209,13 +218,15 @@ func logPushSummary(log *zerolog.Logger, res *secretpush.Result, st gsm.Stats) {
 type pushReport struct {
 	*secretpush.Result
 	Cost gsm.Stats `json:"cost"`
+	// MaskExempt are the JSON paths --mask-except-key left unmasked.
+	MaskExempt []string `json:"mask_exempt,omitempty"`
 }
 
-func printPushResult(w io.Writer, output string, res *secretpush.Result, st gsm.Stats) error {
+func printPushResult(w io.Writer, output string, res *secretpush.Result, st gsm.Stats, exempt []string) error {
 	if output == "json" {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
-		return enc.Encode(pushReport{Result: res, Cost: st})
+		return enc.Encode(pushReport{Result: res, Cost: st, MaskExempt: exempt})
 	}
 	var b strings.Builder
 	for _, p := range res.Planned {
@@ -251,6 +262,9 @@ func printPushResult(w io.Writer, output string, res *secretpush.Result, st gsm.
 	}
 	for _, f := range res.Failed {
 		fmt.Fprintf(&b, "FAILED %s: %s\n", pushFailureName(f), strings.ReplaceAll(f.Err.Error(), "\n", "; "))
+	}
+	if len(exempt) > 0 {
+		fmt.Fprintf(&b, "not masked (--mask-except-key): %s\n", strings.Join(exempt, ", "))
 	}
 	verb, n := "pushed", len(res.Pushed)
 	if res.DryRun {

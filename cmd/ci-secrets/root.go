@@ -32,6 +32,7 @@ const (
 type streams struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
+	stdinIsTTY     bool
 	getenv         func(string) string
 	lookupEnv      func(string) (string, bool)
 	stdoutIsTTY    bool
@@ -42,6 +43,7 @@ func stdio() *streams {
 	return &streams{
 		stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr,
 		getenv: os.Getenv, lookupEnv: os.LookupEnv,
+		stdinIsTTY:  isatty.IsTerminal(os.Stdin.Fd()),
 		stdoutIsTTY: isatty.IsTerminal(os.Stdout.Fd()),
 		stderrIsTTY: isatty.IsTerminal(os.Stderr.Fd()),
 	}
@@ -164,6 +166,7 @@ a local emulator of the Secret Manager API for trying it without a GCP account.`
 		newPushCmd(g, s),
 		newDoctorCmd(g, s),
 		newEmulatorCmd(s),
+		newExecCmd(g, s), newCleanCmd(g, s),
 	)
 	// cobra checks required flags after the persistent pre-run, so "started"
 	// means the command's own RunE was reached.

@@ -1,17 +1,21 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
 
 	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/airbytehq/ci-secrets/ghactions"
 	"github.com/airbytehq/ci-secrets/gsm"
 	"github.com/airbytehq/ci-secrets/labels"
+	"github.com/airbytehq/ci-secrets/secretexec"
 	"github.com/airbytehq/ci-secrets/secretsync"
 	"github.com/airbytehq/ci-secrets/writer"
 )
@@ -26,6 +30,7 @@ type syncOptions struct {
 	concurrency int
 	mask        string
 	maskFile    string
+	maskExcept  []string
 }
 
 func newSyncCmd(g *globalOptions, s *streams) *cobra.Command {
@@ -52,7 +57,12 @@ written, the summary names each failure); 2 bad flags or configuration;
   ci-secrets sync --all --dry-run`,
 		RunE: func(cmd *cobra.Command, args []string) error { return o.run(cmd, g, s, args) },
 	}
-	f := cmd.Flags()
+	o.addFlags(cmd.Flags())
+	return cmd
+}
+
+// addFlags registers sync's flags (exec takes them too).
+func (o *syncOptions) addFlags(f *pflag.FlagSet) {
 	f.BoolVar(&o.all, "all", false, "sync every connector that has secrets")
 	f.StringVar(&o.root, "root", ".", "monorepo root the airbyte-integrations/ paths are relative to")
 	f.StringVar(&o.out, "out", "", "write the files of one connector straight into this folder (e.g. secrets)")
@@ -62,7 +72,7 @@ written, the summary names each failure); 2 bad flags or configuration;
 	f.IntVar(&o.concurrency, "concurrency", secretsync.DefaultConcurrency, fmt.Sprintf("parallel secret reads (1-%d)", secretsync.MaxConcurrency))
 	f.StringVar(&o.mask, "mask", "auto", "print ::add-mask:: for secret values: auto (when GITHUB_ACTIONS=true), always, never")
 	f.StringVar(&o.maskFile, "mask-file", "", "append the ::add-mask:: lines to this file instead of stdout")
-	return cmd
+	addMaskExceptFlag(f, &o.maskExcept)
 }
 
 func (o *syncOptions) validate(args []string) ([]string, error) {
@@ -114,66 +124,105 @@ func (o *syncOptions) run(cmd *cobra.Command, g *globalOptions, s *streams, args
 	if err != nil {
 		return err
 	}
-	maskOn, err := ghactions.Enabled(o.mask, s.getenv)
-	if err != nil {
-		return &usageError{err}
-	}
 	ctx := cmd.Context()
+	policy, closeMask, err := o.maskPolicy(cmd, s, false)
+	if err != nil {
+		return err
+	}
+	defer closeMask()
 	client, err := g.client(ctx, s)
 	if err != nil {
 		return err
 	}
 	defer client.Close()
-
-	var mask func([]byte) error
-	if maskOn && !o.dryRun {
-		w, closeMask, err := maskWriter(s, o.maskFile)
-		if err != nil {
-			return err
+	if !o.dryRun {
+		// A killed exec's files are removed (and what it moved aside put
+		// back) before this sync writes over them.
+		if _, err := secretexec.Recover(ctx, o.root); err != nil {
+			zerolog.Ctx(ctx).Warn().Err(err).Msg("could not finish the clean-up of an earlier exec run; run `ci-secrets clean` to see why")
 		}
-		defer closeMask()
-		m := ghactions.NewMasker(w)
-		mask = func(p []byte) error { return m.Mask(ghactions.MaskValues(p)) }
 	}
-
-	if o.maskFile != "" && !maskOn {
-		zerolog.Ctx(ctx).Warn().Str("mask", o.mask).
-			Msg("--mask-file is ignored because masking is off (--mask auto masks only under GITHUB_ACTIONS=true); pass --mask always to write it")
-	}
-
-	entries, err := inventory(ctx, client)
-	if err != nil {
-		return err
-	}
-	if len(entries) == 0 {
-		// What a wrong --project, or credentials that see nothing, look like.
-		msg := fmt.Sprintf("project %s has no SECRET_..._CREDS secret that these credentials can list; check --project (or GCP_PROJECT_ID) and the credentials", client.Project())
-		if o.all && o.require {
-			return &failedError{fmt.Errorf("%s (--require)", msg)}
-		}
-		zerolog.Ctx(ctx).Warn().Msg(msg)
-	}
-	res, runErr := secretsync.Run(ctx, client, writer.Layout{Root: o.root, Out: o.out}, entries, secretsync.Options{
-		Connectors: conns, All: o.all, DryRun: o.dryRun, Require: o.require,
-		Concurrency: o.concurrency, Mask: mask,
-	})
+	res, runErr := o.syncWith(ctx, client, conns, o.dryRun, policy.hook())
 	if runErr != nil {
 		return runErr
 	}
 	stats := client.Stats()
 	logSummary(zerolog.Ctx(ctx), res, stats)
-	if err := printSyncResult(s.stdout, o.output, res, stats); err != nil {
+	if err := printSyncResult(s.stdout, o.output, res, stats, policy.exemptedPaths()); err != nil {
 		return err
 	}
+	if err := appendSummary(s.getenv, exemptionsMarkdown("sync", policy.exemptedPaths())); err != nil {
+		zerolog.Ctx(ctx).Warn().Err(err).Msg("the step summary was not written")
+	}
 	if !res.OK() {
-		names := make([]string, 0, len(res.Failed))
-		for _, f := range res.Failed {
-			names = append(names, failureName(f))
-		}
-		names = dedupe(names)
-		return &failedError{fmt.Errorf("%d %s failed: %s", len(names), plural(len(names), "secret", "secrets"), strings.Join(names, ", "))}
+		return &failedError{errors.New(failedSummary(res))}
 	}
 	return nil
+}
+
+// maskPolicy builds the masking of this run: ::add-mask:: lines when
+// --mask asks for them (not in a dry run, which reads no value), the
+// --mask-except-key exemptions, and with collect the values kept for exec's
+// redactor. The returned func closes --mask-file.
+func (o *syncOptions) maskPolicy(cmd *cobra.Command, s *streams, collect bool) (*maskPolicy, func(), error) {
+	maskOn, err := ghactions.Enabled(o.mask, s.getenv)
+	if err != nil {
+		return nil, nil, &usageError{err}
+	}
+	var m *ghactions.Masker
+	closeMask := func() {}
+	if maskOn && !o.dryRun {
+		w, c, err := maskWriter(s, o.maskFile)
+		if err != nil {
+			return nil, nil, err
+		}
+		m, closeMask = ghactions.NewMasker(w), c
+	}
+	if o.maskFile != "" && !maskOn {
+		zerolog.Ctx(cmd.Context()).Warn().Str("mask", o.mask).
+			Msg("--mask-file is ignored because masking is off (--mask auto masks only under GITHUB_ACTIONS=true); pass --mask always to write it")
+	}
+	p, err := newMaskPolicy(o.maskExcept, s.getenv, m, collect)
+	if err != nil {
+		closeMask()
+		return nil, nil, err
+	}
+	return p, closeMask, nil
+}
+
+// syncWith lists the project's CI secrets and syncs conns.
+func (o *syncOptions) syncWith(ctx context.Context, client *gsm.Client, conns []string, dryRun bool, mask func([]byte) error) (*secretsync.Result, error) {
+	entries, err := o.entries(ctx, client)
+	if err != nil {
+		return nil, err
+	}
+	return o.syncEntries(ctx, client, entries, conns, dryRun, mask)
+}
+
+// entries lists the project's CI secrets, warning when there are none.
+func (o *syncOptions) entries(ctx context.Context, client *gsm.Client) ([]labels.Entry, error) {
+	entries, err := inventory(ctx, client)
+	if err != nil {
+		return nil, err
+	}
+	if len(entries) == 0 {
+		// What a wrong --project, or credentials that see nothing, look like.
+		msg := fmt.Sprintf("project %s has no SECRET_..._CREDS secret that these credentials can list; check --project (or GCP_PROJECT_ID) and the credentials", client.Project())
+		if o.all && o.require {
+			return nil, &failedError{fmt.Errorf("%s (--require)", msg)}
+		}
+		zerolog.Ctx(ctx).Warn().Msg(msg)
+	}
+	return entries, nil
+}
+
+// syncEntries syncs conns from listed entries (exec plans with dryRun,
+// then syncs for real, from one listing).
+func (o *syncOptions) syncEntries(ctx context.Context, client *gsm.Client, entries []labels.Entry, conns []string, dryRun bool, mask func([]byte) error) (*secretsync.Result, error) {
+	return secretsync.Run(ctx, client, writer.Layout{Root: o.root, Out: o.out}, entries, secretsync.Options{
+		Connectors: conns, All: o.all, DryRun: dryRun, Require: o.require,
+		Concurrency: o.concurrency, Mask: mask,
+	})
 }
 
 // maskWriter opens --mask-file for appending (0600: it holds secret values),
@@ -224,13 +273,15 @@ func logSummary(log *zerolog.Logger, res *secretsync.Result, st gsm.Stats) {
 type syncReport struct {
 	*secretsync.Result
 	Cost gsm.Stats `json:"cost"`
+	// MaskExempt are the JSON paths --mask-except-key left unmasked.
+	MaskExempt []string `json:"mask_exempt,omitempty"`
 }
 
-func printSyncResult(w io.Writer, output string, res *secretsync.Result, st gsm.Stats) error {
+func printSyncResult(w io.Writer, output string, res *secretsync.Result, st gsm.Stats, exempt []string) error {
 	if output == "json" {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
-		return enc.Encode(syncReport{Result: res, Cost: st})
+		return enc.Encode(syncReport{Result: res, Cost: st, MaskExempt: exempt})
 	}
 	var b strings.Builder
 	for _, f := range res.Planned {
@@ -244,6 +295,9 @@ func printSyncResult(w io.Writer, output string, res *secretsync.Result, st gsm.
 	}
 	for _, f := range res.Failed {
 		fmt.Fprintf(&b, "FAILED %s: %s\n", failureName(f), strings.ReplaceAll(f.Err.Error(), "\n", "; "))
+	}
+	if len(exempt) > 0 {
+		fmt.Fprintf(&b, "not masked (--mask-except-key): %s\n", strings.Join(exempt, ", "))
 	}
 	verb, n := "wrote", len(res.Written)
 	if res.DryRun {
