@@ -32,8 +32,9 @@ const (
 
 // Errors callers branch on.
 var (
-	ErrNotJSON  = errors.New("payload is not valid JSON")
-	ErrTooLarge = errors.New("payload is larger than GSM's 64 KiB limit")
+	ErrNotJSON   = errors.New("payload is not valid JSON")
+	ErrNotObject = errors.New("payload is not a JSON object")
+	ErrTooLarge  = errors.New("payload is larger than GSM's 64 KiB limit")
 )
 
 // Source reads a secret's newest enabled version.
@@ -296,7 +297,8 @@ func place(ctx context.Context, dst Destination, j job, p *gsm.Payload) ([]File,
 }
 
 // CheckPayload accepts only what a connector test can read as its config:
-// valid UTF-8 JSON within GSM's size limit. The error never quotes the data.
+// a JSON object in valid UTF-8 within GSM's size limit (as push requires of
+// what it writes back). The error never quotes the data.
 func CheckPayload(data []byte) error {
 	if len(data) > gsm.MaxPayload {
 		return fmt.Errorf("%w (%d bytes)", ErrTooLarge, len(data))
@@ -319,7 +321,28 @@ func CheckPayload(data []byte) error {
 		}
 		return fmt.Errorf("%w: store the connector's config JSON in the secret", ErrNotJSON)
 	}
+	if kind := jsonKind(data); kind != "an object" {
+		return fmt.Errorf("%w: it is %s, and a connector config is a JSON object; store the config object itself in the secret", ErrNotObject, kind)
+	}
 	return nil
+}
+
+// jsonKind names the kind of the top-level value of valid JSON data.
+func jsonKind(data []byte) string {
+	t := bytes.TrimLeft(data, " \t\r\n")
+	switch t[0] {
+	case '{':
+		return "an object"
+	case '[':
+		return "an array"
+	case '"':
+		return "a string"
+	case 'n':
+		return "null"
+	case 't', 'f':
+		return "a boolean"
+	}
+	return "a number"
 }
 
 func joinPath(dir, file string) string {

@@ -759,13 +759,13 @@ func TestRunDestinationFailures(t *testing.T) {
 	}
 }
 
-// TestCheckPayload documents what a payload must be. Arrays and scalars are
-// valid JSON and are accepted (CheckPayload does not require an object).
+// TestCheckPayload documents what a payload must be: a JSON object. Arrays,
+// scalars and null are valid JSON but no connector config, and are refused.
 func TestCheckPayload(t *testing.T) {
 	const marker = "PAYLOAD-MARKER-7e7e"
-	// exactly fills n bytes with a valid JSON string holding the marker.
+	// exactly fills n bytes with a valid JSON object holding the marker.
 	exactly := func(n int) []byte {
-		b := []byte(`"` + marker + strings.Repeat("z", n-len(marker)-2) + `"`)
+		b := []byte(`{"k":"` + marker + strings.Repeat("z", n-len(marker)-8) + `"}`)
 		if len(b) != n {
 			panic("bad size")
 		}
@@ -778,9 +778,12 @@ func TestCheckPayload(t *testing.T) {
 		text string
 	}{
 		{"object", []byte(`{"k": "` + marker + `"}`), nil, ""},
-		{"array accepted", []byte(`["` + marker + `", 1]`), nil, ""},
-		{"string scalar accepted", []byte(`"` + marker + `"`), nil, ""},
-		{"null accepted", []byte(`null`), nil, ""},
+		{"array", []byte(`["` + marker + `", 1]`), secretsync.ErrNotObject, "it is an array, and a connector config is a JSON object"},
+		{"string", []byte(" \n\"" + marker + `"`), secretsync.ErrNotObject, "it is a string"},
+		{"null", []byte(`null`), secretsync.ErrNotObject, "it is null"},
+		{"number", []byte(`12345`), secretsync.ErrNotObject, "it is a number"},
+		{"boolean", []byte(`true`), secretsync.ErrNotObject, "it is a boolean"},
+		{"empty object", []byte(`{}`), nil, ""},
 		{"surrounding whitespace", []byte("\n {\"k\": \"" + marker + "\"}\n"), nil, ""},
 		{"not JSON", []byte(marker + " = secret"), secretsync.ErrNotJSON, "store the connector's config JSON"},
 		{"truncated object", []byte(`{"k": "` + marker), secretsync.ErrNotJSON, "store the connector's config JSON"},

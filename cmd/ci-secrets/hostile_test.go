@@ -149,6 +149,13 @@ func notJSON(name, payload string) hostileCase {
 		hostileSecret+" version 1: payload is not valid JSON: store the connector's config JSON in the secret (", "); nothing was written")
 }
 
+// notObject is valid JSON that is no connector config: refused, naming the
+// secret and what the payload is.
+func notObject(name, payload, kind string) hostileCase {
+	return payloadFailure(name, data(payload),
+		hostileSecret+" version 1: payload is not a JSON object: it is "+kind+", and a connector config is a JSON object; store the config object itself in the secret; nothing was written")
+}
+
 // accepted is a payload or state the program writes: exit 0, the hostile
 // connector's secrets folder receives exactly the payload.
 func accepted(name string, versions []emulator.SeedVersion) hostileCase {
@@ -298,10 +305,11 @@ func hostileCases() []hostileCase {
 		// JSON that is not an object is JSON: CheckPayload accepts any
 		// valid JSON value, as docs/cli.md asks ("a payload that is not
 		// JSON ... is not written"), so these are written.
-		accepted("payload/JSON string", data(`"hostile-value-json-string"`)),
-		accepted("payload/JSON array", data(`["hostile-value-json-array"]`)),
-		accepted("payload/JSON null", data(`null`)),
-		accepted("payload/JSON number", data(`12345678901234567890e999`)),
+		notObject("JSON string", `"hostile-value-json-string"`, "a string"),
+		notObject("JSON array", `["hostile-value-json-array"]`, "an array"),
+		notObject("JSON null", `null`, "null"),
+		notObject("JSON number", `12345678901234567890e999`, "a number"),
+		notObject("JSON boolean", ` true `, "a boolean"),
 		accepted("payload/exactly 64 KiB", data(bigObject(64*1024))),
 		// A disabled latest version that is not JSON is never read: the
 		// newest enabled one is written.
