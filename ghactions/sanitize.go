@@ -3,6 +3,7 @@ package ghactions
 import (
 	"fmt"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -16,8 +17,9 @@ import (
 //   - the Unicode line and paragraph separators (U+2028, U+2029) become
 //     `\u2028` and `\u2029`, since some viewers break lines there;
 //   - bytes that are not UTF-8 become `\xNN`;
-//   - a leading "::" becomes `\x3a:`, so the text cannot be read as a
-//     workflow command even when it is printed at the start of a line.
+//   - a "::" at the start (after white space, which the runner skips too)
+//     becomes `\x3a:`, so the text cannot be read as a workflow command even
+//     when it is printed at the start of a line.
 //
 // The runner ends a line at "\n", "\r\n" and a lone "\r", and reads a line
 // starting with "::" as a command: "::stop-commands::" in an error message
@@ -28,6 +30,7 @@ func Sanitize(s string) string {
 	if clean(s) {
 		return s
 	}
+	cmd := commandAt(s)
 	var b strings.Builder
 	b.Grow(len(s) + 8)
 	for i := 0; i < len(s); {
@@ -45,7 +48,7 @@ func Sanitize(s string) string {
 			fmt.Fprintf(&b, `\x%02x`, r)
 		case r == '\u2028' || r == '\u2029':
 			fmt.Fprintf(&b, `\u%04x`, r)
-		case i == 0 && strings.HasPrefix(s, "::"):
+		case i == cmd:
 			b.WriteString(`\x3a`)
 		default:
 			b.WriteString(s[i : i+size])
@@ -55,9 +58,19 @@ func Sanitize(s string) string {
 	return b.String()
 }
 
+// commandAt returns the index of a "::" that starts s after white space, or
+// -1. The runner trims leading white space before it looks for "::".
+func commandAt(s string) int {
+	t := strings.TrimLeftFunc(s, unicode.IsSpace)
+	if !strings.HasPrefix(t, "::") {
+		return -1
+	}
+	return len(s) - len(t)
+}
+
 // clean reports whether s has nothing Sanitize would change.
 func clean(s string) bool {
-	if strings.HasPrefix(s, "::") {
+	if commandAt(s) >= 0 {
 		return false
 	}
 	for i := 0; i < len(s); i++ {

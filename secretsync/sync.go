@@ -21,6 +21,7 @@ import (
 
 	"github.com/airbytehq/ci-secrets/gsm"
 	"github.com/airbytehq/ci-secrets/labels"
+	"github.com/airbytehq/ci-secrets/writer"
 )
 
 // DefaultConcurrency keeps one HTTP/2 connection busy (about 100 streams fit)
@@ -46,7 +47,7 @@ type Source interface {
 type Destination interface {
 	SecretsDir(connector string) (string, error)
 	Prepare(ctx context.Context, dir string) error
-	Write(ctx context.Context, dir, file string, data []byte) (path string, err error)
+	Write(ctx context.Context, dir, file string, data []byte) (writer.Written, error)
 }
 
 // Options is one sync request.
@@ -67,6 +68,10 @@ type File struct {
 	Secret    string `json:"secret"`
 	Path      string `json:"path"`
 	Version   string `json:"version,omitempty"`
+	// Status is what the write did: wrote (a new file), replaced (the file
+	// held something else, e.g. a hand edit) or unchanged (it already held
+	// the secret). Empty for a planned file.
+	Status writer.Status `json:"status,omitempty"`
 }
 
 // Failure is one secret (or connector) that could not be synced.
@@ -282,7 +287,7 @@ func place(ctx context.Context, dst Destination, j job, p *gsm.Payload) ([]File,
 	var written []File
 	var failed []Failure
 	for _, t := range j.targets {
-		path, err := dst.Write(ctx, t.dir, t.File, p.Data())
+		w, err := dst.Write(ctx, t.dir, t.File, p.Data())
 		if err != nil {
 			if ctx.Err() != nil {
 				continue
@@ -290,8 +295,8 @@ func place(ctx context.Context, dst Destination, j job, p *gsm.Payload) ([]File,
 			failed = append(failed, Failure{Secret: j.secret, Connector: t.Connector, Err: err})
 			continue
 		}
-		log.Debug().Str("secret", j.secret).Str("version", p.Version).Str("connector", t.Connector).Str("path", path).Msg("wrote secret")
-		written = append(written, File{Connector: t.Connector, Secret: j.secret, Path: path, Version: p.Version})
+		log.Debug().Str("secret", j.secret).Str("version", p.Version).Str("connector", t.Connector).Str("path", w.Path).Str("status", string(w.Status)).Msg("wrote secret")
+		written = append(written, File{Connector: t.Connector, Secret: j.secret, Path: w.Path, Version: p.Version, Status: w.Status})
 	}
 	return written, failed
 }

@@ -398,9 +398,12 @@ func fsCases() []hostileCase {
 				mustMkdir(t, fx.hostileDir, 0o700)
 				mustWrite(t, filepath.Join(fx.hostileDir, "config.json"), `{"old": "stale-content"}`, 0o644)
 			},
-			code: 0, stdout: []string{"wrote 2 files, 0 failed"}, allow: hostileFolderAllow,
-			check: func(t *testing.T, fx hostileFixture, _ ran) {
+			code: 0, stdout: []string{"wrote 2 files (1 replaced), 0 failed"}, allow: hostileFolderAllow,
+			check: func(t *testing.T, fx hostileFixture, r ran) {
 				checkWritten(t, fx.hostileDir, "config.json", hostileValueOf(t, fx))
+				if want := "\nreplaced " + filepath.Join(fx.hostileDir, "config.json") + " ("; !strings.Contains(r.stdout, want) {
+					t.Errorf("stdout lacks %q", want)
+				}
 			},
 		},
 		{
@@ -424,23 +427,59 @@ func fsCases() []hostileCase {
 			},
 			// The target is replaced by rename; the outside inode keeps
 			// its content (the snapshot checks it).
-			code: 0, stdout: []string{"wrote 2 files, 0 failed"}, allow: hostileFolderAllow,
+			code: 0, stdout: []string{"wrote 2 files (1 replaced), 0 failed"}, allow: hostileFolderAllow,
 			check: func(t *testing.T, fx hostileFixture, _ ran) {
 				checkWritten(t, fx.hostileDir, "config.json", hostileValueOf(t, fx))
 			},
 		},
+		// git does not read a .gitignore that is a symlink (nor a folder),
+		// so it protects nothing: refused, named, nothing written there.
+		fsFailure(".gitignore is a symlink to a file outside", func(t *testing.T, fx hostileFixture) {
+			decoy(t, filepath.Join(fx.outside, "gitignore"))
+			mustMkdir(t, fx.hostileDir, 0o700)
+			mustSymlink(t, filepath.Join(fx.outside, "gitignore"), filepath.Join(fx.hostileDir, ".gitignore"))
+		}, nil, hostileRel+"/.gitignore is a symlink that leads nowhere inside the tree, and git does not read a .gitignore that is a symlink",
+			"replace it with a regular file holding *"),
+		fsFailure(".gitignore is a symlink inside the folder", func(t *testing.T, fx hostileFixture) {
+			mustMkdir(t, fx.hostileDir, 0o700)
+			mustWrite(t, filepath.Join(fx.hostileDir, "ignore-me"), "*\n", 0o644)
+			mustSymlink(t, "ignore-me", filepath.Join(fx.hostileDir, ".gitignore"))
+		}, nil, hostileRel+"/.gitignore is a symlink, and git does not read"),
+		fsFailure(".gitignore is a dangling symlink", func(t *testing.T, fx hostileFixture) {
+			mustMkdir(t, fx.hostileDir, 0o700)
+			mustSymlink(t, "nowhere", filepath.Join(fx.hostileDir, ".gitignore"))
+		}, nil, hostileRel+"/.gitignore is a symlink that leads nowhere"),
+		fsFailure(".gitignore is a folder", func(t *testing.T, fx hostileFixture) {
+			mustMkdir(t, filepath.Join(fx.hostileDir, ".gitignore"), 0o700)
+		}, nil, hostileRel+"/.gitignore is a folder, not a file, so it keeps nothing out of a commit"),
 		{
-			name: "fs/.gitignore is a symlink to a file outside",
+			// A regular .gitignore that ignores something else: the file
+			// is written, and a warning says what line to add.
+			name: "fs/.gitignore that does not ignore the file",
 			setup: func(t *testing.T, fx hostileFixture) {
-				decoy(t, filepath.Join(fx.outside, "gitignore"))
 				mustMkdir(t, fx.hostileDir, 0o700)
-				mustSymlink(t, filepath.Join(fx.outside, "gitignore"), filepath.Join(fx.hostileDir, ".gitignore"))
+				mustWrite(t, filepath.Join(fx.hostileDir, ".gitignore"), "*.json\n!config.json\n", 0o644)
 			},
-			// An existing .gitignore, of any kind, is left alone: not
-			// rewritten, not written through.
 			code: 0, stdout: []string{"wrote 2 files, 0 failed"}, allow: []string{hostileRel + "/config.json"},
+			stderr: []string{hostileRel + "/.gitignore does not make git ignore config.json, so `git add` would commit the secret: add a line config.json (or * to ignore everything in the folder) to it"},
 			check: func(t *testing.T, fx hostileFixture, _ ran) {
 				checkFile(t, filepath.Join(fx.hostileDir, "config.json"), hostileValueOf(t, fx), 0o600)
+			},
+		},
+		{
+			// A file already holding the secret is left as it is (same
+			// inode), only its mode narrowed.
+			name: "fs/existing target equal to the secret, 0644",
+			setup: func(t *testing.T, fx hostileFixture) {
+				mustMkdir(t, fx.hostileDir, 0o700)
+				mustWrite(t, filepath.Join(fx.hostileDir, "config.json"), hostileValueOf(t, fx), 0o644)
+			},
+			code: 0, stdout: []string{"wrote 1 file, 1 unchanged, 0 failed"}, allow: hostileFolderAllow,
+			check: func(t *testing.T, fx hostileFixture, r ran) {
+				checkWritten(t, fx.hostileDir, "config.json", hostileValueOf(t, fx))
+				if want := "\nunchanged " + filepath.Join(fx.hostileDir, "config.json") + " ("; !strings.Contains(r.stdout, want) {
+					t.Errorf("stdout lacks %q", want)
+				}
 			},
 		},
 		{

@@ -163,6 +163,7 @@ func (o *pushOptions) run(cmd *cobra.Command, g *globalOptions, s *streams, args
 	if res == nil {
 		return runErr
 	}
+	sanitizeReport(res)
 	stats := client.Stats()
 	logPushSummary(zerolog.Ctx(ctx), res, stats)
 	if err := printPushResult(s.stdout, o.output, res, stats); err != nil {
