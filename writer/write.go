@@ -262,13 +262,18 @@ func openChild(parent *os.Root, name, path string, secrets, create bool) (*os.Ro
 		return nil, nil, false, err
 	}
 	child, err := parent.OpenRoot(name)
-	if err != nil {
+	for try := 0; err != nil; try++ {
 		// os.Root refuses a link that leads out of parent; one swapped in
-		// since the look is the usual reason.
-		if li, lerr := parent.Lstat(name); lerr == nil && li.Mode()&fs.ModeSymlink != 0 {
+		// since the look is the usual reason. If the folder looked at is
+		// back by now, opening it again tells a swap from a real error.
+		li, lerr := parent.Lstat(name)
+		if lerr != nil || !os.SameFile(fi, li) {
 			return nil, nil, false, swappedError(path, secrets)
 		}
-		return nil, nil, false, ioError("cannot open folder", path, err)
+		if try == 2 {
+			return nil, nil, false, ioError("cannot open folder", path, err)
+		}
+		child, err = parent.OpenRoot(name)
 	}
 	cfi, err := child.Stat(".")
 	if err != nil || !os.SameFile(fi, cfi) {

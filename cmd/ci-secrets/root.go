@@ -215,7 +215,7 @@ func newLogger(s *streams, level, format string) (zerolog.Logger, error) {
 			// theirs may start a line of the log (JSON escapes them).
 			FormatPrepare: sanitizeLogEvent}
 	case "json":
-		w = s.stderr
+		w = sanitizingJSONWriter{s.stderr}
 	default:
 		return zerolog.Nop(), usageErrorf("--log-format %q is not one of console, json", format)
 	}

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
+	"io"
 	"reflect"
 	"strings"
 
@@ -112,4 +115,29 @@ func sanitizeAny(v any) any {
 		}
 	}
 	return v
+}
+
+// sanitizingJSONWriter escapes every string of each JSON log entry (zerolog
+// writes one entry per Write) as the console format does, so a message or
+// field that quotes a server reads the same in both formats, and `jq -r`
+// over the log cannot print a line break a server sent. An entry that does
+// not decode is passed on unchanged.
+type sanitizingJSONWriter struct{ w io.Writer }
+
+func (s sanitizingJSONWriter) Write(p []byte) (int, error) {
+	dec := json.NewDecoder(bytes.NewReader(p))
+	dec.UseNumber()
+	var evt map[string]any
+	if err := dec.Decode(&evt); err != nil {
+		return s.w.Write(p)
+	}
+	_ = sanitizeLogEvent(evt)
+	out, err := json.Marshal(evt)
+	if err != nil {
+		return s.w.Write(p)
+	}
+	if _, err := s.w.Write(append(out, '\n')); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }
