@@ -36,10 +36,10 @@ func checkGitignore(root *os.Root, dir string) error {
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
-	return gitignoreInfoError(root, filepath.Join(dir, gitignoreName), fi, err)
+	return gitignoreInfoError(filepath.Join(dir, gitignoreName), fi, err)
 }
 
-func gitignoreInfoError(root *os.Root, path string, fi fs.FileInfo, err error) error {
+func gitignoreInfoError(path string, fi fs.FileInfo, err error) error {
 	const fix = "replace it with a regular file holding * (or remove it and ci-secrets writes one)"
 	switch {
 	case err != nil:
@@ -48,8 +48,9 @@ func gitignoreInfoError(root *os.Root, path string, fi fs.FileInfo, err error) e
 		return nil
 	case fi.Mode()&fs.ModeSymlink != 0:
 		dangling := ""
-		if _, err := root.Stat(gitignoreName); err != nil {
-			dangling = " that leads nowhere inside the tree"
+		// Only for the wording: nothing is read or written through it.
+		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+			dangling = " that leads nowhere"
 		}
 		return fmt.Errorf("%s is a symlink%s, and git does not read a .gitignore that is a symlink, so it would not keep the secrets out of a commit; %w: %s", path, dangling, ErrUnsafeGitignore, fix)
 	}
@@ -61,7 +62,7 @@ func gitignoreInfoError(root *os.Root, path string, fi fs.FileInfo, err error) e
 func readGitignore(root *os.Root, dir string) ([]byte, error) {
 	path := filepath.Join(dir, gitignoreName)
 	fi, err := root.Lstat(gitignoreName)
-	if err := gitignoreInfoError(root, path, fi, err); err != nil {
+	if err := gitignoreInfoError(path, fi, err); err != nil {
 		return nil, err
 	}
 	// O_NONBLOCK: a FIFO swapped in after the look must not hang the run.

@@ -372,7 +372,7 @@ func ensureGitignore(root *os.Root, dir string) (bool, error) {
 	const name = gitignoreName
 	path := filepath.Join(dir, name)
 	if fi, err := root.Lstat(name); err == nil {
-		return false, gitignoreInfoError(root, path, fi, nil)
+		return false, gitignoreInfoError(path, fi, nil)
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return false, ioError("cannot inspect", path, err)
 	}

@@ -438,7 +438,7 @@ func fsCases() []hostileCase {
 			decoy(t, filepath.Join(fx.outside, "gitignore"))
 			mustMkdir(t, fx.hostileDir, 0o700)
 			mustSymlink(t, filepath.Join(fx.outside, "gitignore"), filepath.Join(fx.hostileDir, ".gitignore"))
-		}, nil, hostileRel+"/.gitignore is a symlink that leads nowhere inside the tree, and git does not read a .gitignore that is a symlink",
+		}, nil, hostileRel+"/.gitignore is a symlink, and git does not read a .gitignore that is a symlink",
 			"replace it with a regular file holding *"),
 		fsFailure(".gitignore is a symlink inside the folder", func(t *testing.T, fx hostileFixture) {
 			mustMkdir(t, fx.hostileDir, 0o700)
