@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"cloud.google.com/go/secretmanager/apiv1/secretmanagerpb"
+	"github.com/rogpeppe/go-internal/testscript"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -121,5 +122,18 @@ func TestServerTextCannotBecomeAWorkflowCommand(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// cmdNoCommands checks that no line of the last command's stdout and stderr
+// is a workflow command other than ::add-mask:: (`nocommands`).
+func cmdNoCommands(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 0 {
+		ts.Fatalf("usage: nocommands")
+	}
+	for _, name := range []string{"stdout", "stderr"} {
+		if bad := commandLines(ts.ReadFile(name)); len(bad) > 0 {
+			ts.Fatalf("%s has lines the runner reads as workflow commands: %q", name, bad)
+		}
 	}
 }

@@ -91,9 +91,10 @@ func TestScripts(t *testing.T) {
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"exits":     cmdExits,
-			"perm":      cmdPerm,
-			"githubapi": cmdGitHubAPI,
+			"exits":      cmdExits,
+			"perm":       cmdPerm,
+			"githubapi":  cmdGitHubAPI,
+			"nocommands": cmdNoCommands,
 		},
 	})
 }
