@@ -293,12 +293,6 @@ func swappedError(path string, secrets bool) error {
 	return fmt.Errorf("%s %s was replaced while ci-secrets was opening it; %w: make it a real folder and run again", what, path, ErrSymlink)
 }
 
-// checkFolder refuses a link or a non-folder at path.
-func checkFolder(path string, secrets bool) (fs.FileInfo, error) {
-	fi, err := os.Lstat(path)
-	return fi, checkFolderInfo(path, secrets, fi, err)
-}
-
 // checkFolderInfo refuses a link or a non-folder, given what Lstat said.
 func checkFolderInfo(path string, secrets bool, fi fs.FileInfo, err error) error {
 	what := "folder"
