@@ -39,14 +39,19 @@ const (
 )
 
 // WriteSecret writes data to dir/file whole, or not at all, and returns the
-// path written. file must be a plain "<name>.json" (the rules of
+// path and what happened to it: Wrote (new), Replaced (the file held other
+// bytes) or Unchanged (it already held data: not rewritten, only its mode
+// narrowed to 0600). file must be a plain "<name>.json" (the rules of
 // labels.StemOf). Missing folders are created, the last (dir) with mode 0700;
 // an existing dir loses any group and other permission bits (0755 becomes
 // 0700; a read-only 0555 becomes 0500 and the write fails). dir must not be a
 // symlink; its parents are taken as they are (use Layout.Write to have every
 // folder below the monorepo root checked too). The target must be absent or a
 // regular file; it ends with mode 0600 even if it was wider. The folder
-// receives a .gitignore holding "*" when it has none.
+// receives a .gitignore holding "*" when it has none; an existing one that is
+// not a regular file (git does not read a symlinked .gitignore) is refused
+// with ErrUnsafeGitignore, and a regular one that does not ignore file draws
+// a warning on the context's logger.
 //
 // The data goes to a temporary file in dir (created 0600, exclusive), is
 // synced, and renamed over the target; the folder is then synced. On any error

@@ -1,9 +1,12 @@
 // Package writer owns where and how secret files land on disk: the secrets
 // folder of a connector (connectors/ or bases/ under the monorepo root, or an
 // explicit --out folder), atomic writes of mode 0600 into a folder of mode 0700
-// holding a .gitignore, refusal to write through symlinks or over anything
-// that is not a regular file, and clean-up of temporary files a killed run
-// left behind.
+// holding a .gitignore (and the check that an existing one is a file git
+// reads and that it ignores what is written), refusal to write through
+// symlinks or over anything that is not a regular file, with every folder
+// below the monorepo root (or --out's parent) opened through the handle of
+// the one above it, whether a file was new, replaced or already in place,
+// and clean-up of temporary files a killed run left behind.
 //
 // It never talks to Secret Manager, never decides which secret goes where
 // (that is package labels), never logs or returns payload bytes, and never
@@ -137,8 +140,9 @@ func (l Layout) Prepare(ctx context.Context, dir string) error {
 }
 
 // Write writes data to dir/file as WriteSecret does. When dir lies under
-// Root, every folder between Root and dir must be a real folder, not a link;
-// otherwise (Out) only dir itself is checked.
+// Root, every folder between Root and dir must be a real folder, not a link,
+// and is opened through the one above it; otherwise (Out) dir is, from its
+// parent.
 func (l Layout) Write(ctx context.Context, dir, file string, data []byte) (Written, error) {
 	return writeFile(ctx, l.base(dir), dir, file, data, nil)
 }
