@@ -27,8 +27,11 @@ import (
 // may fail (a swapped folder is refused); it may never lie.
 func TestSyncThroughSwappedFolders(t *testing.T) {
 	runs := 300
-	if testing.Short() {
+	switch {
+	case testing.Short():
 		runs = 30
+	case raceEnabled:
+		runs = 100
 	}
 	const xValue, zValue = `{"k": "swap-x-secret-value"}`, `{"k": "swap-z-secret-value"}`
 	seed, err := emulator.ParseSeed(strings.NewReader(fmt.Sprintf(`{"project": "test-project", "secrets": [
@@ -100,7 +103,7 @@ func TestSyncThroughSwappedFolders(t *testing.T) {
 	}
 	sw.Close()
 	t.Logf("%d syncs against %d folder swaps: %d exited 0, %d failed naming the link refused; %d reported paths all true; 0 escapes", runs, sw.Flips, ok, failed, reports)
-	if ok == 0 {
-		t.Errorf("no run succeeded: the test proves nothing")
+	if reports == 0 {
+		t.Errorf("no run reported a file: the test proves nothing")
 	}
 }
