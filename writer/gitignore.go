@@ -9,6 +9,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path"
 	"path/filepath"
 	"strings"
@@ -155,10 +156,25 @@ func warnUnignored(ctx context.Context, root *os.Root, dir, file string) error {
 	if err != nil {
 		return err
 	}
-	if !Ignores(data, file) {
+	if !Ignores(data, file) && !gitIgnores(ctx, dir, file) {
 		path := filepath.Join(dir, gitignoreName)
 		zerolog.Ctx(ctx).Warn().Str("path", path).Str("file", file).
 			Msgf("%s does not make git ignore %s, so `git add` would commit the secret: add a line %s (or * to ignore everything in the folder) to it", path, file, file)
 	}
 	return nil
+}
+
+// gitIgnores asks git whether it ignores dir/file by any rule (a .gitignore
+// higher up, .git/info/exclude, the user's excludes file), so a monorepo
+// whose root .gitignore already covers secrets folders draws no warning. It
+// reports false when git is not installed, dir is not in a repository, or
+// git fails: the folder's own .gitignore then decides alone.
+func gitIgnores(ctx context.Context, dir, file string) bool {
+	git, err := exec.LookPath("git")
+	if err != nil {
+		return false
+	}
+	cmd := exec.CommandContext(ctx, git, "-C", dir, "check-ignore", "-q", "--", file)
+	cmd.Env = append(os.Environ(), "GIT_TERMINAL_PROMPT=0")
+	return cmd.Run() == nil // exit 0: ignored; 1: not ignored; 128: no repository
 }

@@ -3,6 +3,7 @@ package writer
 import (
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -171,4 +172,42 @@ func TestWriteStatus(t *testing.T) {
 		}
 	}
 	noTemps(t, dir)
+}
+
+// In a git repository, git has the last word: a rule higher up (the
+// monorepo's own .gitignore) that ignores secrets folders silences the
+// warning a folder's unrelated .gitignore would draw.
+func TestWriteAsksGitWhenInARepository(t *testing.T) {
+	git, err := exec.LookPath("git")
+	if err != nil {
+		t.Skip("git is not installed")
+	}
+	repo := t.TempDir()
+	if out, err := exec.Command(git, "init", "-q", repo).CombinedOutput(); err != nil {
+		t.Fatalf("git init: %v: %s", err, out)
+	}
+	dir := filepath.Join(repo, "airbyte-integrations", "connectors", "source-x", "secrets")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, ".gitignore"), []byte("*.log\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	warned := func() bool {
+		var logs strings.Builder
+		ctx := zerolog.New(&logs).WithContext(t.Context())
+		if _, err := WriteSecret(ctx, dir, "config.json", []byte(payload)); err != nil {
+			t.Fatal(err)
+		}
+		return strings.Contains(logs.String(), "does not make git ignore config.json")
+	}
+	if !warned() {
+		t.Errorf("no warning although nothing in the repository ignores config.json")
+	}
+	if err := os.WriteFile(filepath.Join(repo, ".gitignore"), []byte("secrets/\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if warned() {
+		t.Errorf("warned although the repository's .gitignore ignores secrets/")
+	}
 }

@@ -2,7 +2,8 @@
 // folder of a connector (connectors/ or bases/ under the monorepo root, or an
 // explicit --out folder), atomic writes of mode 0600 into a folder of mode 0700
 // holding a .gitignore (and the check that an existing one is a file git
-// reads and that it ignores what is written), refusal to write through
+// reads and that it, or git itself when the folder is in a repository,
+// ignores what is written), refusal to write through
 // symlinks or over anything that is not a regular file, with every folder
 // below the monorepo root (or --out's parent) opened through the handle of
 // the one above it, whether a file was new, replaced or already in place,
