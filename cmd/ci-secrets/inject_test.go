@@ -4,6 +4,8 @@ import (
 	"context"
 	"hash/crc32"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -55,6 +57,21 @@ func (injectingServer) AccessSecretVersion(_ context.Context, req *secretmanager
 		Name:    secret + "/versions/7" + injection,
 		Payload: &secretmanagerpb.SecretPayload{Data: data, DataCrc32C: &crc},
 	}, nil
+}
+
+func (injectingServer) AddSecretVersion(_ context.Context, req *secretmanagerpb.AddSecretVersionRequest) (*secretmanagerpb.SecretVersion, error) {
+	return &secretmanagerpb.SecretVersion{Name: req.GetParent() + "/versions/8" + injection, State: secretmanagerpb.SecretVersion_ENABLED}, nil
+}
+
+func (injectingServer) DisableSecretVersion(context.Context, *secretmanagerpb.DisableSecretVersionRequest) (*secretmanagerpb.SecretVersion, error) {
+	return nil, status.Error(codes.PermissionDenied, "no"+injection)
+}
+
+func (injectingServer) ListSecretVersions(_ context.Context, req *secretmanagerpb.ListSecretVersionsRequest) (*secretmanagerpb.ListSecretVersionsResponse, error) {
+	return &secretmanagerpb.ListSecretVersionsResponse{Versions: []*secretmanagerpb.SecretVersion{
+		{Name: req.GetParent() + "/versions/8" + injection, State: secretmanagerpb.SecretVersion_ENABLED},
+		{Name: req.GetParent() + "/versions/7" + injection, State: secretmanagerpb.SecretVersion_ENABLED},
+	}}, nil
 }
 
 func startInjectingServer(t *testing.T) string {
@@ -120,6 +137,41 @@ func TestServerTextCannotBecomeAWorkflowCommand(t *testing.T) {
 						t.Errorf("output lacks the escaped server text %q:\n%s", want, all)
 					}
 				}
+			}
+		})
+	}
+}
+
+// TestPushServerTextCannotBecomeAWorkflowCommand: push prints the version
+// names a server answers (the one it replaced, the one it added, the gcloud
+// command for a disable that failed) and its errors: none becomes a
+// workflow command either.
+func TestPushServerTextCannotBecomeAWorkflowCommand(t *testing.T) {
+	addr := startInjectingServer(t)
+	for _, args := range [][]string{
+		{"push", "source-vname", "--mask", "always"},
+		{"push", "source-vname", "--output", "json", "--mask", "always"},
+		{"push", "source-vname", "--log-format", "json"},
+		{"push", "source-vname", "--dry-run"},
+	} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			root := t.TempDir()
+			upd := filepath.Join(root, "airbyte-integrations", "connectors", "source-vname", "secrets", "updated_configurations")
+			if err := os.MkdirAll(upd, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(upd, "config|1.json"), []byte(`{"k": "refreshed-secret-value"}`), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			r := runChecked(t, addr, nil, append(args, "--root", root)...)
+			for name, out := range map[string]string{"stdout": r.stdout, "stderr": r.stderr} {
+				if bad := commandLines(out); len(bad) > 0 {
+					t.Errorf("%s has workflow-command lines %q:\n%s", name, bad, out)
+				}
+			}
+			// Escaped, not dropped: the version names still reach the user.
+			if all := r.stdout + r.stderr; !strings.Contains(all, `stop-commands::abc\r::error::injected\u2028`) && !strings.Contains(all, `stop-commands::abc\\r::error::injected\\u2028`) {
+				t.Errorf("output lacks the escaped version name:\n%s", all)
 			}
 		})
 	}
