@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"os"
 	"strings"
 	"sync"
@@ -34,8 +35,11 @@ const MaxDepth = 64
 //     arrays; keys, numbers, booleans and null are not secret and not masked;
 //   - a string that itself holds a JSON object or array is masked whole and
 //     its own string values too (up to MaxDepth levels of such nesting);
-//   - a multi-line value is masked line by line (split on "\n", a trailing
-//     "\r" dropped), since the runner matches masks within one log line;
+//   - a multi-line value is masked line by line, split on "\n", "\r\n" and
+//     a lone "\r" alike: the runner reads its log with .NET's ReadLine,
+//     which ends a line at each of the three, and matches a mask only
+//     within one line, so a value holding any of them is never matched
+//     whole;
 //   - each line is trimmed of surrounding white space (masking the trimmed
 //     text also hides the padded one) and skipped when it has fewer than
 //     MinLength runes;
@@ -66,8 +70,29 @@ func (c *collector) add(v string) {
 
 // lines adds each line of s, trimmed.
 func (c *collector) lines(s string) {
-	for line := range strings.SplitSeq(s, "\n") {
-		c.add(strings.TrimSpace(strings.TrimSuffix(line, "\r")))
+	for line := range Lines(s) {
+		c.add(strings.TrimSpace(line))
+	}
+}
+
+// Lines yields the lines of s as the GitHub runner splits its log: at
+// "\r\n", "\n" or a lone "\r". The separators are not part of the lines.
+func Lines(s string) iter.Seq[string] {
+	return func(yield func(string) bool) {
+		for {
+			i := strings.IndexAny(s, "\r\n")
+			if i < 0 {
+				yield(s)
+				return
+			}
+			if !yield(s[:i]) {
+				return
+			}
+			if s[i] == '\r' && i+1 < len(s) && s[i+1] == '\n' {
+				i++
+			}
+			s = s[i+1:]
+		}
 	}
 }
 
@@ -136,9 +161,10 @@ func NewMasker(w io.Writer) *Masker {
 	return &Masker{w: w, seen: map[string]bool{}}
 }
 
-// Mask writes one "::add-mask::VALUE" line for each value not masked before,
-// all in a single Write so lines of concurrent calls never interleave.
-// Values that are empty or only white space are skipped: masking them would
+// Mask writes one "::add-mask::VALUE" line for each line of each value not
+// masked before (lines as Lines splits them), all in a single Write so lines
+// of concurrent calls never interleave. Lines that are empty or only white
+// space are skipped: masking them would
 // blank the whole log. On a write error the values are not recorded, so a
 // later call tries them again.
 func (m *Masker) Mask(values []string) error {
@@ -147,15 +173,19 @@ func (m *Masker) Mask(values []string) error {
 	var buf bytes.Buffer
 	var added []string
 	batch := map[string]bool{}
-	for _, v := range values {
-		if strings.TrimSpace(v) == "" || m.seen[v] || batch[v] {
-			continue
+	for _, value := range values {
+		// A mask holding a line break could never match one log line, so
+		// each line of a value is a mask of its own.
+		for v := range Lines(value) {
+			if strings.TrimSpace(v) == "" || m.seen[v] || batch[v] {
+				continue
+			}
+			batch[v] = true
+			added = append(added, v)
+			buf.WriteString("::add-mask::")
+			buf.WriteString(Escape(v))
+			buf.WriteByte('\n')
 		}
-		batch[v] = true
-		added = append(added, v)
-		buf.WriteString("::add-mask::")
-		buf.WriteString(Escape(v))
-		buf.WriteByte('\n')
 	}
 	if buf.Len() == 0 {
 		return nil

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -41,7 +42,10 @@ func TestMaskValues(t *testing.T) {
 		{"multi-line", `{"key": "-----BEGIN KEY-----\nMIIEabcd\r\nxyz\n\n-----END KEY-----\n"}`,
 			[]string{"-----BEGIN KEY-----", "MIIEabcd", "-----END KEY-----"}},
 		{"escaped backslash-n is not a line break", `{"a": "line\\nstill-one"}`, []string{`line\nstill-one`}},
-		{"lone CR stays inside", `{"a": "ab\rcd"}`, []string{"ab\rcd"}},
+		{"lone CR splits", `{"a": "partONE\rpartTWO"}`, []string{"partONE", "partTWO"}},
+		{"CR, CRLF and LF alike", `{"a": "line-one\rline-two\r\nline-three\nline-four\r\rline-five\n\rline-six"}`,
+			[]string{"line-one", "line-two", "line-three", "line-four", "line-five", "line-six"}},
+		{"not json: lone CR splits", "first-line\rsecond-line", []string{"first-line", "second-line"}},
 		{"short values", `{"a": "abc", "b": "abcd", "c": "  ab  ", "d": "     ", "e": ""}`, []string{"abcd"}},
 		{"trimmed", `{"a": "  padded value \t"}`, []string{"padded value"}},
 		{"runes, not bytes", `{"a": "пароль", "b": "日本語", "c": "日本語x", "d": "🔑🔑🔑", "e": "🔑🔑🔑🔑"}`,
@@ -149,7 +153,7 @@ func TestMasker(t *testing.T) {
 	if err := m.Mask([]string{"first-value", "100%", "a\nb", "first-value", "", "   "}); err != nil {
 		t.Fatal(err)
 	}
-	if err := m.Mask([]string{"first-value", "second-value"}); err != nil {
+	if err := m.Mask([]string{"first-value", "second-value\r\nthird-value\rb"}); err != nil {
 		t.Fatal(err)
 	}
 	if err := m.Mask([]string{"first-value"}); err != nil {
@@ -159,8 +163,8 @@ func TestMasker(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{
-		"::add-mask::first-value\n::add-mask::100%25\n::add-mask::a%0Ab\n",
-		"::add-mask::second-value\n",
+		"::add-mask::first-value\n::add-mask::100%25\n::add-mask::a\n::add-mask::b\n",
+		"::add-mask::second-value\n::add-mask::third-value\n",
 	}
 	if !slices.Equal(w.writes, want) {
 		t.Errorf("writes %q\nwant %q", w.writes, want)
@@ -251,13 +255,38 @@ func FuzzMaskValues(f *testing.F) {
 	}
 	f.Add([]byte(`{}`), "  padded \r")
 	f.Add([]byte(`{}`), "日本語x")
+	f.Add([]byte(`{"a": "partONE\rpartTWO"}`), "one\rtwo\r\nthree\n\rfour")
 	f.Fuzz(func(t *testing.T, payload []byte, s string) {
 		for _, v := range MaskValues(payload) {
 			if v == "" || utf8.RuneCountInString(v) < MinLength {
 				t.Fatalf("value %q is shorter than %d runes", v, MinLength)
 			}
-			if strings.Contains(v, "\n") || strings.TrimSpace(v) != v {
+			if strings.ContainsAny(v, "\r\n") || strings.TrimSpace(v) != v {
 				t.Fatalf("value %q is not one trimmed line", v)
+			}
+		}
+		// Every line of a string field, as the runner splits lines, is
+		// masked when it has at least MinLength runes after trimming.
+		if b, err := json.Marshal(map[string]string{"field": s}); err == nil {
+			var back map[string]string
+			if err := json.Unmarshal(b, &back); err != nil {
+				t.Fatal(err)
+			}
+			got := MaskValues(b)
+			for _, line := range runnerLines(back["field"]) {
+				if l := strings.TrimSpace(line); utf8.RuneCountInString(l) >= MinLength && !slices.Contains(got, l) {
+					t.Fatalf("MaskValues(%s) = %q misses line %q", b, got, l)
+				}
+			}
+		}
+		// Every mask line the Masker writes is one runner line.
+		var buf bytes.Buffer
+		if err := NewMasker(&buf).Mask(append(MaskValues(payload), s)); err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range runnerLines(strings.TrimSuffix(buf.String(), "\n")) {
+			if line != "" && !strings.HasPrefix(line, "::add-mask::") {
+				t.Fatalf("Masker wrote a line %q that is not a mask", line)
 			}
 		}
 		// A one-line string field of at least MinLength runes (after
@@ -271,11 +300,25 @@ func FuzzMaskValues(f *testing.F) {
 			t.Fatal(err)
 		}
 		v := strings.TrimSpace(back["field"]) // as JSON carries it (invalid UTF-8 replaced)
-		if strings.Contains(v, "\n") || utf8.RuneCountInString(v) < MinLength {
+		if strings.ContainsAny(v, "\r\n") || utf8.RuneCountInString(v) < MinLength {
 			return
 		}
 		if got := MaskValues(b); !slices.Contains(got, v) {
 			t.Fatalf("MaskValues(%s) = %q misses %q", b, got, v)
 		}
 	})
+}
+
+// runnerLines splits s the way the runner does, written independently of
+// Lines (a regexp) so that one cannot hide a bug of the other.
+func runnerLines(s string) []string {
+	return regexp.MustCompile(`\r\n|\r|\n`).Split(s, -1)
+}
+
+func TestLines(t *testing.T) {
+	for _, s := range []string{"", "a", "a\n", "\n", "\r", "\r\n", "\n\r", "a\rb\r\nc\nd", "a\r\r\nb", "\r\n\r\n", "x\r"} {
+		if got, want := slices.Collect(Lines(s)), runnerLines(s); !slices.Equal(got, want) {
+			t.Errorf("Lines(%q) = %q, want %q", s, got, want)
+		}
+	}
 }

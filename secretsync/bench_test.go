@@ -128,8 +128,8 @@ func fsFloor(b *testing.B, n, size, par int) time.Duration {
 type discard struct{ writer.Layout }
 
 func (discard) Prepare(context.Context, string) error { return nil }
-func (discard) Write(_ context.Context, dir, file string, _ []byte) (string, error) {
-	return dir + "/" + file, nil
+func (discard) Write(_ context.Context, dir, file string, _ []byte) (writer.Written, error) {
+	return writer.Written{Path: dir + "/" + file, Status: writer.Wrote}, nil
 }
 
 func benchSeed(tb testing.TB, n, size int) *emulator.Seed {

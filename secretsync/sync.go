@@ -21,6 +21,7 @@ import (
 
 	"github.com/airbytehq/ci-secrets/gsm"
 	"github.com/airbytehq/ci-secrets/labels"
+	"github.com/airbytehq/ci-secrets/writer"
 )
 
 // DefaultConcurrency keeps one HTTP/2 connection busy (about 100 streams fit)
@@ -32,8 +33,9 @@ const (
 
 // Errors callers branch on.
 var (
-	ErrNotJSON  = errors.New("payload is not valid JSON")
-	ErrTooLarge = errors.New("payload is larger than GSM's 64 KiB limit")
+	ErrNotJSON   = errors.New("payload is not valid JSON")
+	ErrNotObject = errors.New("payload is not a JSON object")
+	ErrTooLarge  = errors.New("payload is larger than GSM's 64 KiB limit")
 )
 
 // Source reads a secret's newest enabled version.
@@ -45,7 +47,7 @@ type Source interface {
 type Destination interface {
 	SecretsDir(connector string) (string, error)
 	Prepare(ctx context.Context, dir string) error
-	Write(ctx context.Context, dir, file string, data []byte) (path string, err error)
+	Write(ctx context.Context, dir, file string, data []byte) (writer.Written, error)
 }
 
 // Options is one sync request.
@@ -66,6 +68,10 @@ type File struct {
 	Secret    string `json:"secret"`
 	Path      string `json:"path"`
 	Version   string `json:"version,omitempty"`
+	// Status is what the write did: wrote (a new file), replaced (the file
+	// held something else, e.g. a hand edit) or unchanged (it already held
+	// the secret). Empty for a planned file.
+	Status writer.Status `json:"status,omitempty"`
 }
 
 // Failure is one secret (or connector) that could not be synced.
@@ -281,7 +287,7 @@ func place(ctx context.Context, dst Destination, j job, p *gsm.Payload) ([]File,
 	var written []File
 	var failed []Failure
 	for _, t := range j.targets {
-		path, err := dst.Write(ctx, t.dir, t.File, p.Data())
+		w, err := dst.Write(ctx, t.dir, t.File, p.Data())
 		if err != nil {
 			if ctx.Err() != nil {
 				continue
@@ -289,14 +295,15 @@ func place(ctx context.Context, dst Destination, j job, p *gsm.Payload) ([]File,
 			failed = append(failed, Failure{Secret: j.secret, Connector: t.Connector, Err: err})
 			continue
 		}
-		log.Debug().Str("secret", j.secret).Str("version", p.Version).Str("connector", t.Connector).Str("path", path).Msg("wrote secret")
-		written = append(written, File{Connector: t.Connector, Secret: j.secret, Path: path, Version: p.Version})
+		log.Debug().Str("secret", j.secret).Str("version", p.Version).Str("connector", t.Connector).Str("path", w.Path).Str("status", string(w.Status)).Msg("wrote secret")
+		written = append(written, File{Connector: t.Connector, Secret: j.secret, Path: w.Path, Version: p.Version, Status: w.Status})
 	}
 	return written, failed
 }
 
 // CheckPayload accepts only what a connector test can read as its config:
-// valid UTF-8 JSON within GSM's size limit. The error never quotes the data.
+// a JSON object in valid UTF-8 within GSM's size limit (as push requires of
+// what it writes back). The error never quotes the data.
 func CheckPayload(data []byte) error {
 	if len(data) > gsm.MaxPayload {
 		return fmt.Errorf("%w (%d bytes)", ErrTooLarge, len(data))
@@ -319,7 +326,28 @@ func CheckPayload(data []byte) error {
 		}
 		return fmt.Errorf("%w: store the connector's config JSON in the secret", ErrNotJSON)
 	}
+	if kind := jsonKind(data); kind != "an object" {
+		return fmt.Errorf("%w: it is %s, and a connector config is a JSON object; store the config object itself in the secret", ErrNotObject, kind)
+	}
 	return nil
+}
+
+// jsonKind names the kind of the top-level value of valid JSON data.
+func jsonKind(data []byte) string {
+	t := bytes.TrimLeft(data, " \t\r\n")
+	switch t[0] {
+	case '{':
+		return "an object"
+	case '[':
+		return "an array"
+	case '"':
+		return "a string"
+	case 'n':
+		return "null"
+	case 't', 'f':
+		return "a boolean"
+	}
+	return "a number"
 }
 
 func joinPath(dir, file string) string {

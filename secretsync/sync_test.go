@@ -180,11 +180,11 @@ func TestRunHappyPath(t *testing.T) {
 		t.Errorf("DryRun=%v Planned=%v Missing=%v; want false, none, none", res.DryRun, res.Planned, res.Missing)
 	}
 	want := []secretsync.File{
-		{Connector: "destination-mike", Secret: "SECRET_DESTINATION-MIKE_CREDS", Path: e.path("destination-mike", "config.json"), Version: "2"},
-		{Connector: "source-alpha", Secret: "SECRET_SOURCE-ALPHA_CREDS", Path: e.path("source-alpha", "config.json"), Version: "1"},
-		{Connector: "source-alpha", Secret: "SECRET_SOURCE-ALPHA_SSH__CREDS", Path: e.path("source-alpha", "ssh_tunnel.json"), Version: "1"},
-		{Connector: "source-kilo", Secret: "SECRET_SOURCE-KILO_CREDS", Path: e.path("source-kilo", "config.json"), Version: "1"},
-		{Connector: "source-zebra", Secret: "SECRET_SOURCE-ZEBRA_CREDS", Path: e.path("source-zebra", "config.json"), Version: "3"},
+		{Connector: "destination-mike", Secret: "SECRET_DESTINATION-MIKE_CREDS", Path: e.path("destination-mike", "config.json"), Version: "2", Status: writer.Wrote},
+		{Connector: "source-alpha", Secret: "SECRET_SOURCE-ALPHA_CREDS", Path: e.path("source-alpha", "config.json"), Version: "1", Status: writer.Wrote},
+		{Connector: "source-alpha", Secret: "SECRET_SOURCE-ALPHA_SSH__CREDS", Path: e.path("source-alpha", "ssh_tunnel.json"), Version: "1", Status: writer.Wrote},
+		{Connector: "source-kilo", Secret: "SECRET_SOURCE-KILO_CREDS", Path: e.path("source-kilo", "config.json"), Version: "1", Status: writer.Wrote},
+		{Connector: "source-zebra", Secret: "SECRET_SOURCE-ZEBRA_CREDS", Path: e.path("source-zebra", "config.json"), Version: "3", Status: writer.Wrote},
 	}
 	if !sortedByPath(res.Written) {
 		t.Errorf("Written is not sorted by path: %v", res.Written)
@@ -207,6 +207,59 @@ func TestRunHappyPath(t *testing.T) {
 	// fallback access for the disabled one.
 	if got := e.accesses(); got != 6 {
 		t.Errorf("AccessSecretVersion calls = %d, want 6 (5 secrets + 1 fallback)", got)
+	}
+}
+
+// TestRunStatuses: a second sync finds every file already equal to its
+// secret (unchanged: not rewritten, but a widened mode is narrowed to 0600),
+// and a hand-edited file is reported replaced.
+func TestRunStatuses(t *testing.T) {
+	const alpha, kilo = `{"alpha_token": "al-v1-93c2"}`, `{"kilo": "k-v1-6060"}`
+	e := newEnv(t, []emulator.SeedSecret{
+		secret("SECRET_SOURCE-ALPHA_CREDS", conn("source-alpha"), alpha),
+		secret("SECRET_SOURCE-KILO_CREDS", conn("source-kilo"), kilo),
+	}, emulator.Options{})
+	statuses := func(res *secretsync.Result) map[string]writer.Status {
+		t.Helper()
+		if !res.OK() {
+			t.Fatalf("failures: %v", res.Failed)
+		}
+		out := map[string]writer.Status{}
+		for _, f := range res.Written {
+			out[f.Connector] = f.Status
+		}
+		return out
+	}
+	if got := statuses(e.run(t.Context(), secretsync.Options{All: true})); got["source-alpha"] != writer.Wrote || got["source-kilo"] != writer.Wrote {
+		t.Fatalf("first sync: %v, want both wrote", got)
+	}
+	alphaPath, kiloPath := e.path("source-alpha", "config.json"), e.path("source-kilo", "config.json")
+	before, err := os.Stat(alphaPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(alphaPath, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(kiloPath, []byte(`{"kilo": "edited by hand"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got := statuses(e.run(t.Context(), secretsync.Options{All: true}))
+	if got["source-alpha"] != writer.Unchanged || got["source-kilo"] != writer.Replaced {
+		t.Errorf("second sync: %v, want source-alpha unchanged and source-kilo replaced", got)
+	}
+	after, err := os.Stat(alphaPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !os.SameFile(before, after) {
+		t.Errorf("%s was rewritten (a new file), want the same file kept", alphaPath)
+	}
+	if after.Mode().Perm() != 0o600 {
+		t.Errorf("%s has mode %v after an unchanged sync, want 0600", alphaPath, after.Mode().Perm())
+	}
+	if b := mustRead(t, kiloPath); string(b) != kilo {
+		t.Errorf("%s holds %q, want the secret", kiloPath, b)
 	}
 }
 
@@ -680,9 +733,9 @@ func (d *fakeDest) Prepare(ctx context.Context, dir string) error {
 	return d.Layout.Prepare(ctx, dir)
 }
 
-func (d *fakeDest) Write(ctx context.Context, dir, file string, data []byte) (string, error) {
+func (d *fakeDest) Write(ctx context.Context, dir, file string, data []byte) (writer.Written, error) {
 	if err := d.writeErr[filepath.Join(dir, file)]; err != nil {
-		return "", err
+		return writer.Written{}, err
 	}
 	return d.Layout.Write(ctx, dir, file, data)
 }
@@ -759,13 +812,13 @@ func TestRunDestinationFailures(t *testing.T) {
 	}
 }
 
-// TestCheckPayload documents what a payload must be. Arrays and scalars are
-// valid JSON and are accepted (CheckPayload does not require an object).
+// TestCheckPayload documents what a payload must be: a JSON object. Arrays,
+// scalars and null are valid JSON but no connector config, and are refused.
 func TestCheckPayload(t *testing.T) {
 	const marker = "PAYLOAD-MARKER-7e7e"
-	// exactly fills n bytes with a valid JSON string holding the marker.
+	// exactly fills n bytes with a valid JSON object holding the marker.
 	exactly := func(n int) []byte {
-		b := []byte(`"` + marker + strings.Repeat("z", n-len(marker)-2) + `"`)
+		b := []byte(`{"k":"` + marker + strings.Repeat("z", n-len(marker)-8) + `"}`)
 		if len(b) != n {
 			panic("bad size")
 		}
@@ -778,9 +831,12 @@ func TestCheckPayload(t *testing.T) {
 		text string
 	}{
 		{"object", []byte(`{"k": "` + marker + `"}`), nil, ""},
-		{"array accepted", []byte(`["` + marker + `", 1]`), nil, ""},
-		{"string scalar accepted", []byte(`"` + marker + `"`), nil, ""},
-		{"null accepted", []byte(`null`), nil, ""},
+		{"array", []byte(`["` + marker + `", 1]`), secretsync.ErrNotObject, "it is an array, and a connector config is a JSON object"},
+		{"string", []byte(" \n\"" + marker + `"`), secretsync.ErrNotObject, "it is a string"},
+		{"null", []byte(`null`), secretsync.ErrNotObject, "it is null"},
+		{"number", []byte(`12345`), secretsync.ErrNotObject, "it is a number"},
+		{"boolean", []byte(`true`), secretsync.ErrNotObject, "it is a boolean"},
+		{"empty object", []byte(`{}`), nil, ""},
 		{"surrounding whitespace", []byte("\n {\"k\": \"" + marker + "\"}\n"), nil, ""},
 		{"not JSON", []byte(marker + " = secret"), secretsync.ErrNotJSON, "store the connector's config JSON"},
 		{"truncated object", []byte(`{"k": "` + marker), secretsync.ErrNotJSON, "store the connector's config JSON"},

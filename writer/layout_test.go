@@ -91,10 +91,11 @@ func TestLayoutWrite(t *testing.T) {
 		if _, err := os.Lstat(dir); !errors.Is(err, fs.ErrNotExist) {
 			t.Errorf("Prepare created %s", dir)
 		}
-		path, err := l.Write(t.Context(), dir, "config.json", []byte(payload))
+		w, err := l.Write(t.Context(), dir, "config.json", []byte(payload))
 		if err != nil {
 			t.Fatal(err)
 		}
+		path := w.Path
 		if got := readFile(t, path); got != payload {
 			t.Errorf("%s holds %q", path, got)
 		}
@@ -130,12 +131,12 @@ func TestLayoutWriteOut(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	path, err := l.Write(t.Context(), dir, "config.json", []byte(payload))
+	w, err := l.Write(t.Context(), dir, "config.json", []byte(payload))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if path != filepath.Join(out, "config.json") {
-		t.Errorf("wrote %s", path)
+	if w.Path != filepath.Join(out, "config.json") {
+		t.Errorf("wrote %s", w.Path)
 	}
 	if m := perm(t, out); m != 0o700 {
 		t.Errorf("mode %v", m)

@@ -78,9 +78,13 @@ func checkErr(t *testing.T, err, want error, path string) {
 
 func TestWriteSecretCreatesFolderFileAndGitignore(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "a", "b", "secrets")
-	path, err := WriteSecret(t.Context(), dir, "config.json", []byte(payload))
+	w, err := WriteSecret(t.Context(), dir, "config.json", []byte(payload))
 	if err != nil {
 		t.Fatal(err)
+	}
+	path := w.Path
+	if w.Status != Wrote {
+		t.Errorf("status %q, want %q", w.Status, Wrote)
 	}
 	if want := filepath.Join(dir, "config.json"); path != want {
 		t.Errorf("path %s, want %s", path, want)

@@ -1,9 +1,13 @@
 // Package writer owns where and how secret files land on disk: the secrets
 // folder of a connector (connectors/ or bases/ under the monorepo root, or an
 // explicit --out folder), atomic writes of mode 0600 into a folder of mode 0700
-// holding a .gitignore, refusal to write through symlinks or over anything
-// that is not a regular file, and clean-up of temporary files a killed run
-// left behind.
+// holding a .gitignore (and the check that an existing one is a file git
+// reads and that it, or git itself when the folder is in a repository,
+// ignores what is written), refusal to write through
+// symlinks or over anything that is not a regular file, with every folder
+// below the monorepo root (or --out's parent) opened through the handle of
+// the one above it, whether a file was new, replaced or already in place,
+// and clean-up of temporary files a killed run left behind.
 //
 // It never talks to Secret Manager, never decides which secret goes where
 // (that is package labels), never logs or returns payload bytes, and never
@@ -45,6 +49,22 @@ const (
 	parentDirMode fs.FileMode = 0o755 // folders of the monorepo on the way to secrets/
 	gitignoreMode fs.FileMode = 0o644
 )
+
+// Status says what a write did to the target file.
+type Status string
+
+// The statuses of a write.
+const (
+	Wrote     Status = "wrote"     // the file did not exist
+	Replaced  Status = "replaced"  // it held something else, now replaced
+	Unchanged Status = "unchanged" // it already held exactly the data: not rewritten, mode made 0600
+)
+
+// Written is a file a write put in place (or found already in place).
+type Written struct {
+	Path   string
+	Status Status
+}
 
 // Gitignore is the content of the .gitignore written into a secrets folder
 // that has none: ignore everything, the .gitignore included.
@@ -95,18 +115,25 @@ func (l Layout) SecretsDir(connector string) (string, error) {
 }
 
 // Prepare readies a secrets folder before a run writes into it: it removes
-// temporary files a killed earlier run left behind (logged at info level).
-// It creates nothing, so a run that fails before writing leaves no trace.
-// Like Write, it refuses a link or a non-folder on the way from Root to dir,
-// so the clean-up never reaches through a linked connector folder.
+// temporary files a killed earlier run left behind (logged at info level)
+// and refuses a .gitignore that protects nothing (see Write), so no secret
+// is read for a folder that would be refused. It creates nothing, so a run
+// that fails before writing leaves no trace. Like Write, it reaches dir from
+// Root one folder handle at a time and never through a link, so the
+// clean-up never reaches through a linked connector folder.
 func (l Layout) Prepare(ctx context.Context, dir string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := checkExistingFolders(l.base(dir), dir); err != nil {
+	root, err := openSecretsDir(l.base(dir), dir, false)
+	if err != nil || root == nil {
 		return err
 	}
-	removed, err := CleanStaleTemps(dir)
+	defer root.Close()
+	if err := checkGitignore(root, dir); err != nil {
+		return err
+	}
+	removed, err := cleanStaleIn(root, filepath.Clean(dir))
 	for _, p := range removed {
 		zerolog.Ctx(ctx).Info().Str("path", p).Msg("removed a temporary file left by an earlier run")
 	}
@@ -114,9 +141,10 @@ func (l Layout) Prepare(ctx context.Context, dir string) error {
 }
 
 // Write writes data to dir/file as WriteSecret does. When dir lies under
-// Root, every folder between Root and dir must be a real folder, not a link;
-// otherwise (Out) only dir itself is checked.
-func (l Layout) Write(ctx context.Context, dir, file string, data []byte) (string, error) {
+// Root, every folder between Root and dir must be a real folder, not a link,
+// and is opened through the one above it; otherwise (Out) dir is, from its
+// parent.
+func (l Layout) Write(ctx context.Context, dir, file string, data []byte) (Written, error) {
 	return writeFile(ctx, l.base(dir), dir, file, data, nil)
 }
 
@@ -129,27 +157,6 @@ func (l Layout) base(dir string) string {
 		}
 	}
 	return filepath.Dir(dir)
-}
-
-// checkExistingFolders checks every folder from base (exclusive) to dir
-// with checkFolder, as far as they exist: it creates nothing.
-func checkExistingFolders(base, dir string) error {
-	rel, err := filepath.Rel(filepath.Clean(base), filepath.Clean(dir))
-	if err != nil || escapes(rel) || rel == "." {
-		return nil // openSecretsDir reports these when writing
-	}
-	cur := filepath.Clean(base)
-	parts := strings.Split(rel, string(filepath.Separator))
-	for i, p := range parts {
-		cur = filepath.Join(cur, p)
-		if _, err := os.Lstat(cur); errors.Is(err, fs.ErrNotExist) {
-			return nil
-		}
-		if _, err := checkFolder(cur, i == len(parts)-1); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 func escapes(rel string) bool {

@@ -120,6 +120,9 @@ func (o *execOptions) run(cmd *cobra.Command, g *globalOptions, s *streams, args
 		if err := sess.Track(writtenPaths(res)); err != nil {
 			log.Warn().Err(err).Msg("could not record a file written after the plan; run `ci-secrets clean --untracked-secrets` after the command")
 		}
+		// Only after its paths were recorded: what is printed from here on
+		// has server text escaped.
+		sanitizeReport(res)
 		logSummary(log, res, client.Stats())
 		if err := printSyncResult(s.stderr, o.output, res, client.Stats(), policy.exemptedPaths()); err != nil {
 			log.Warn().Err(err).Msg("could not print the sync summary")

@@ -149,6 +149,13 @@ func notJSON(name, payload string) hostileCase {
 		hostileSecret+" version 1: payload is not valid JSON: store the connector's config JSON in the secret (", "); nothing was written")
 }
 
+// notObject is valid JSON that is no connector config: refused, naming the
+// secret and what the payload is.
+func notObject(name, payload, kind string) hostileCase {
+	return payloadFailure(name, data(payload),
+		hostileSecret+" version 1: payload is not a JSON object: it is "+kind+", and a connector config is a JSON object; store the config object itself in the secret; nothing was written")
+}
+
 // accepted is a payload or state the program writes: exit 0, the hostile
 // connector's secrets folder receives exactly the payload.
 func accepted(name string, versions []emulator.SeedVersion) hostileCase {
@@ -299,10 +306,11 @@ func hostileCases() []hostileCase {
 		// JSON that is not an object is JSON: CheckPayload accepts any
 		// valid JSON value, as docs/cli.md asks ("a payload that is not
 		// JSON ... is not written"), so these are written.
-		accepted("payload/JSON string", data(`"hostile-value-json-string"`)),
-		accepted("payload/JSON array", data(`["hostile-value-json-array"]`)),
-		accepted("payload/JSON null", data(`null`)),
-		accepted("payload/JSON number", data(`12345678901234567890e999`)),
+		notObject("JSON string", `"hostile-value-json-string"`, "a string"),
+		notObject("JSON array", `["hostile-value-json-array"]`, "an array"),
+		notObject("JSON null", `null`, "null"),
+		notObject("JSON number", `12345678901234567890e999`, "a number"),
+		notObject("JSON boolean", ` true `, "a boolean"),
 		accepted("payload/exactly 64 KiB", data(bigObject(64*1024))),
 		// A disabled latest version that is not JSON is never read: the
 		// newest enabled one is written.
@@ -391,9 +399,12 @@ func fsCases() []hostileCase {
 				mustMkdir(t, fx.hostileDir, 0o700)
 				mustWrite(t, filepath.Join(fx.hostileDir, "config.json"), `{"old": "stale-content"}`, 0o644)
 			},
-			code: 0, stdout: []string{"wrote 2 files, 0 failed"}, allow: hostileFolderAllow,
-			check: func(t *testing.T, fx hostileFixture, _ ran) {
+			code: 0, stdout: []string{"wrote 2 files (1 replaced), 0 failed"}, allow: hostileFolderAllow,
+			check: func(t *testing.T, fx hostileFixture, r ran) {
 				checkWritten(t, fx.hostileDir, "config.json", hostileValueOf(t, fx))
+				if want := "\nreplaced " + filepath.Join(fx.hostileDir, "config.json") + " ("; !strings.Contains(r.stdout, want) {
+					t.Errorf("stdout lacks %q", want)
+				}
 			},
 		},
 		{
@@ -417,23 +428,59 @@ func fsCases() []hostileCase {
 			},
 			// The target is replaced by rename; the outside inode keeps
 			// its content (the snapshot checks it).
-			code: 0, stdout: []string{"wrote 2 files, 0 failed"}, allow: hostileFolderAllow,
+			code: 0, stdout: []string{"wrote 2 files (1 replaced), 0 failed"}, allow: hostileFolderAllow,
 			check: func(t *testing.T, fx hostileFixture, _ ran) {
 				checkWritten(t, fx.hostileDir, "config.json", hostileValueOf(t, fx))
 			},
 		},
+		// git does not read a .gitignore that is a symlink (nor a folder),
+		// so it protects nothing: refused, named, nothing written there.
+		fsFailure(".gitignore is a symlink to a file outside", func(t *testing.T, fx hostileFixture) {
+			decoy(t, filepath.Join(fx.outside, "gitignore"))
+			mustMkdir(t, fx.hostileDir, 0o700)
+			mustSymlink(t, filepath.Join(fx.outside, "gitignore"), filepath.Join(fx.hostileDir, ".gitignore"))
+		}, nil, hostileRel+"/.gitignore is a symlink, and git does not read a .gitignore that is a symlink",
+			"replace it with a regular file holding *"),
+		fsFailure(".gitignore is a symlink inside the folder", func(t *testing.T, fx hostileFixture) {
+			mustMkdir(t, fx.hostileDir, 0o700)
+			mustWrite(t, filepath.Join(fx.hostileDir, "ignore-me"), "*\n", 0o644)
+			mustSymlink(t, "ignore-me", filepath.Join(fx.hostileDir, ".gitignore"))
+		}, nil, hostileRel+"/.gitignore is a symlink, and git does not read"),
+		fsFailure(".gitignore is a dangling symlink", func(t *testing.T, fx hostileFixture) {
+			mustMkdir(t, fx.hostileDir, 0o700)
+			mustSymlink(t, "nowhere", filepath.Join(fx.hostileDir, ".gitignore"))
+		}, nil, hostileRel+"/.gitignore is a symlink that leads nowhere"),
+		fsFailure(".gitignore is a folder", func(t *testing.T, fx hostileFixture) {
+			mustMkdir(t, filepath.Join(fx.hostileDir, ".gitignore"), 0o700)
+		}, nil, hostileRel+"/.gitignore is a folder, not a file, so it keeps nothing out of a commit"),
 		{
-			name: "fs/.gitignore is a symlink to a file outside",
+			// A regular .gitignore that ignores something else: the file
+			// is written, and a warning says what line to add.
+			name: "fs/.gitignore that does not ignore the file",
 			setup: func(t *testing.T, fx hostileFixture) {
-				decoy(t, filepath.Join(fx.outside, "gitignore"))
 				mustMkdir(t, fx.hostileDir, 0o700)
-				mustSymlink(t, filepath.Join(fx.outside, "gitignore"), filepath.Join(fx.hostileDir, ".gitignore"))
+				mustWrite(t, filepath.Join(fx.hostileDir, ".gitignore"), "*.json\n!config.json\n", 0o644)
 			},
-			// An existing .gitignore, of any kind, is left alone: not
-			// rewritten, not written through.
 			code: 0, stdout: []string{"wrote 2 files, 0 failed"}, allow: []string{hostileRel + "/config.json"},
+			stderr: []string{hostileRel + "/.gitignore does not make git ignore config.json, so `git add` would commit the secret: add a line config.json (or * to ignore everything in the folder) to it"},
 			check: func(t *testing.T, fx hostileFixture, _ ran) {
 				checkFile(t, filepath.Join(fx.hostileDir, "config.json"), hostileValueOf(t, fx), 0o600)
+			},
+		},
+		{
+			// A file already holding the secret is left as it is (same
+			// inode), only its mode narrowed.
+			name: "fs/existing target equal to the secret, 0644",
+			setup: func(t *testing.T, fx hostileFixture) {
+				mustMkdir(t, fx.hostileDir, 0o700)
+				mustWrite(t, filepath.Join(fx.hostileDir, "config.json"), hostileValueOf(t, fx), 0o644)
+			},
+			code: 0, stdout: []string{"wrote 1 file, 1 unchanged, 0 failed"}, allow: hostileFolderAllow,
+			check: func(t *testing.T, fx hostileFixture, r ran) {
+				checkWritten(t, fx.hostileDir, "config.json", hostileValueOf(t, fx))
+				if want := "\nunchanged " + filepath.Join(fx.hostileDir, "config.json") + " ("; !strings.Contains(r.stdout, want) {
+					t.Errorf("stdout lacks %q", want)
+				}
 			},
 		},
 		{

@@ -62,6 +62,7 @@ One ListSecrets request; no secret value is read.`,
 				}
 				rows = append(rows, r)
 			}
+			sanitizeReport(&rows)
 			return printList(s, o.output, rows)
 		},
 	}

@@ -92,9 +92,10 @@ func TestScripts(t *testing.T) {
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"exits":     cmdExits,
-			"perm":      cmdPerm,
-			"githubapi": cmdGitHubAPI,
+			"exits":      cmdExits,
+			"perm":       cmdPerm,
+			"githubapi":  cmdGitHubAPI,
+			"nocommands": cmdNoCommands,
 			// scripted.go: a hostile or stuck Secret Manager for the script.
 			"scripted-server": cmdScriptedServer,
 			"scripted-calls":  cmdScriptedCalls,

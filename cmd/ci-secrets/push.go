@@ -169,6 +169,7 @@ func (o *pushOptions) run(cmd *cobra.Command, g *globalOptions, s *streams, args
 	if res == nil {
 		return runErr
 	}
+	sanitizeReport(res)
 	stats := client.Stats()
 	logPushSummary(zerolog.Ctx(ctx), res, stats)
 	if err := printPushResult(s.stdout, o.output, res, stats, policy.exemptedPaths()); err != nil {

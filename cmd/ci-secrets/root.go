@@ -15,6 +15,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
 
+	"github.com/airbytehq/ci-secrets/ghactions"
 	"github.com/airbytehq/ci-secrets/gsm"
 	"github.com/airbytehq/ci-secrets/labels"
 )
@@ -109,7 +110,8 @@ func run(args []string, s *streams) int {
 	case errors.As(err, &ue), errors.Is(err, gsm.ErrConfig), !started:
 		code = exitUsage
 	}
-	fmt.Fprintf(s.stderr, "ci-secrets: %s\n", err)
+	// The message may quote a server (its error text, a name it sent).
+	fmt.Fprintf(s.stderr, "ci-secrets: %s\n", sanitizeLines(err.Error()))
 	if !started {
 		fmt.Fprintln(s.stderr, "Run 'ci-secrets --help' for usage.")
 	}
@@ -217,9 +219,12 @@ func newLogger(s *streams, level, format string) (zerolog.Logger, error) {
 	var w io.Writer
 	switch format {
 	case "console":
-		w = zerolog.ConsoleWriter{Out: s.stderr, NoColor: !s.stderrIsTTY, TimeFormat: time.TimeOnly}
+		w = zerolog.ConsoleWriter{Out: s.stderr, NoColor: !s.stderrIsTTY, TimeFormat: time.TimeOnly,
+			// Messages and fields may quote a server: no line break of
+			// theirs may start a line of the log (JSON escapes them).
+			FormatPrepare: sanitizeLogEvent}
 	case "json":
-		w = s.stderr
+		w = sanitizingJSONWriter{s.stderr}
 	default:
 		return zerolog.Nop(), usageErrorf("--log-format %q is not one of console, json", format)
 	}
@@ -280,8 +285,8 @@ func inventory(ctx context.Context, c *gsm.Client) ([]labels.Entry, error) {
 		} else if sec.Labels["connector"] != "" {
 			// A labelled secret whose name misses the convention is most
 			// likely a typo: say so, so "no secret for this connector" can
-			// be traced. The name is a GSM ID, safe to print.
-			zerolog.Ctx(ctx).Warn().Str("secret", sec.ID).
+			// be traced. The name is whatever the server sent.
+			zerolog.Ctx(ctx).Warn().Str("secret", ghactions.Sanitize(sec.ID)).
 				Msg("secret has a connector label but its name does not match SECRET_<NAME>_CREDS, so it is ignored; rename it to sync it")
 		}
 	}

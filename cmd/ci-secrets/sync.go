@@ -146,6 +146,7 @@ func (o *syncOptions) run(cmd *cobra.Command, g *globalOptions, s *streams, args
 	if runErr != nil {
 		return runErr
 	}
+	sanitizeReport(res)
 	stats := client.Stats()
 	logSummary(zerolog.Ctx(ctx), res, stats)
 	if err := printSyncResult(s.stdout, o.output, res, stats, policy.exemptedPaths()); err != nil {
@@ -287,8 +288,14 @@ func printSyncResult(w io.Writer, output string, res *secretsync.Result, st gsm.
 	for _, f := range res.Planned {
 		fmt.Fprintf(&b, "would write %s (%s)\n", f.Path, f.Secret)
 	}
+	counts := map[writer.Status]int{}
 	for _, f := range res.Written {
-		fmt.Fprintf(&b, "wrote %s (%s version %s)\n", f.Path, f.Secret, f.Version)
+		status := f.Status
+		if status == "" {
+			status = writer.Wrote
+		}
+		counts[status]++
+		fmt.Fprintf(&b, "%s %s (%s version %s)\n", status, f.Path, f.Secret, f.Version)
 	}
 	for _, m := range res.Missing {
 		fmt.Fprintf(&b, "no secret for connector %s\n", m)
@@ -299,12 +306,20 @@ func printSyncResult(w io.Writer, output string, res *secretsync.Result, st gsm.
 	if len(exempt) > 0 {
 		fmt.Fprintf(&b, "not masked (--mask-except-key): %s\n", strings.Join(exempt, ", "))
 	}
-	verb, n := "wrote", len(res.Written)
+	verb, n, also := "wrote", counts[writer.Wrote]+counts[writer.Replaced], ""
 	if res.DryRun {
 		verb, n = "would write", len(res.Planned)
 	}
-	fmt.Fprintf(&b, "%s %d %s, %d failed; cost: %d read %s, %d access %s, %d %s, %d %s\n",
-		verb, n, plural(n, "file", "files"), len(res.Failed),
+	// Files found already in place, or hand edits overwritten, are named
+	// only when there are some, so the usual line stays as it always was.
+	if c := counts[writer.Replaced]; c > 0 {
+		also += fmt.Sprintf(" (%d replaced)", c)
+	}
+	if c := counts[writer.Unchanged]; c > 0 {
+		also += fmt.Sprintf(", %d unchanged", c)
+	}
+	fmt.Fprintf(&b, "%s %d %s%s, %d failed; cost: %d read %s, %d access %s, %d %s, %d %s\n",
+		verb, n, plural(n, "file", "files"), also, len(res.Failed),
 		st.ReadRequests, plural(int(st.ReadRequests), "request", "requests"),
 		st.AccessRequests, plural(int(st.AccessRequests), "request", "requests"),
 		st.Fallbacks, plural(int(st.Fallbacks), "fallback", "fallbacks"),
