@@ -45,7 +45,8 @@ waits for it. Its stdout and stderr are redacted: every value a mask would
 hide (each line of a multi-line value, its JSON-escaped and base64 forms
 too) becomes ***, as the output flows (--redact=false turns it off). When
 exec's stdout is a terminal the command gets a pseudo-terminal, so colours
-and progress bars still work. exec's own report goes to stderr.
+and progress bars still work (a terminal stdin is raw meanwhile, so typed
+input shows once). exec's own report goes to stderr.
 
 The command does not get GCP_GSM_CREDENTIALS, the key that read the
 secrets (--keep-credentials-env passes it on), and the key material of the
