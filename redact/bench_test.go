@@ -1,6 +1,10 @@
 package redact
 
 import (
+	crand "crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -89,4 +93,26 @@ func BenchmarkBuild(b *testing.B) {
 	for range b.N {
 		NewMatcher(values)
 	}
+}
+
+// BenchmarkBuildWithKey is the matcher exec builds for a connector: ten
+// values plus a service-account key's private key (a 2048-bit RSA key in
+// PEM, 28 lines) and its ID, whose forms are redacted too.
+func BenchmarkBuildWithKey(b *testing.B) {
+	key, err := rsa.GenerateKey(crand.Reader, 2048)
+	if err != nil {
+		b.Fatal(err)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		b.Fatal(err)
+	}
+	pemKey := string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
+	values := append(benchValues(10), pemKey, "8f1c0e6a2b3d4e5f60718293a4b5c6d7e8f90a1b")
+	b.ReportAllocs()
+	var m *Matcher
+	for range b.N {
+		m = NewMatcher(values)
+	}
+	b.ReportMetric(float64(m.Patterns()), "patterns")
 }

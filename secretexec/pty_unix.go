@@ -12,12 +12,15 @@ import (
 	"time"
 
 	"github.com/creack/pty"
+	"golang.org/x/term"
 )
 
 // startPTY starts cmd on a new pseudo-terminal the size of c.Terminal: its
 // stdout (and stdin and stderr when those are terminals too) is the pty,
-// whose output goes to stdout. The returned wait also drains the pty.
+// whose output goes to stdout. The returned wait also drains the pty and
+// puts this process's terminal back in the mode it had.
 func startPTY(cmd *exec.Cmd, c Command, stdout, stderr io.Writer) (func() error, error) {
+	restore := rawStdin(c)
 	if !c.StdinTerminal {
 		cmd.Stdin = c.Stdin
 	}
@@ -30,6 +33,7 @@ func startPTY(cmd *exec.Cmd, c Command, stdout, stderr io.Writer) (func() error,
 	}
 	master, err := pty.StartWithSize(cmd, size)
 	if err != nil {
+		restore()
 		return nil, err
 	}
 	winch := make(chan os.Signal, 1)
@@ -61,9 +65,29 @@ func startPTY(cmd *exec.Cmd, c Command, stdout, stderr io.Writer) (func() error,
 		signal.Stop(winch)
 		close(winch)
 		master.Close()
+		restore()
 		if werr != nil {
 			return werr
 		}
 		return cerr
 	}, nil
+}
+
+// rawStdin puts the terminal that is this process's stdin in raw mode
+// while the command runs, and returns what puts it back. The command's
+// pseudo-terminal does the echoing and line editing, and turns a typed
+// Ctrl-C into the command's SIGINT; the outer terminal doing so too would
+// show every typed line twice. Set before the command starts, so nothing
+// it reads is echoed by both.
+func rawStdin(c Command) (restore func()) {
+	f, ok := c.Stdin.(*os.File)
+	if !c.StdinTerminal || !ok {
+		return func() {}
+	}
+	fd := int(f.Fd())
+	old, err := term.MakeRaw(fd)
+	if err != nil {
+		return func() {} // not fatal: input is then echoed twice
+	}
+	return func() { _ = term.Restore(fd, old) }
 }

@@ -23,6 +23,7 @@ type execOptions struct {
 	syncOptions
 	allowPartial bool
 	redact       bool
+	keepCredsEnv bool
 }
 
 func newExecCmd(g *globalOptions, s *streams) *cobra.Command {
@@ -44,7 +45,16 @@ waits for it. Its stdout and stderr are redacted: every value a mask would
 hide (each line of a multi-line value, its JSON-escaped and base64 forms
 too) becomes ***, as the output flows (--redact=false turns it off). When
 exec's stdout is a terminal the command gets a pseudo-terminal, so colours
-and progress bars still work. exec's own report goes to stderr.
+and progress bars still work (a terminal stdin is raw meanwhile, so typed
+input shows once). exec's own report goes to stderr.
+
+The command does not get GCP_GSM_CREDENTIALS, the key that read the
+secrets (--keep-credentials-env passes it on), and the key material of the
+credentials around (that variable, --credentials-file, and the files
+GOOGLE_APPLICATION_CREDENTIALS and its gcloud and GitHub Actions siblings
+name: private_key, private_key_id, client_secret, refresh_token) is
+redacted from its output like a secret value. --timeout bounds the Secret
+Manager calls only, never the command's run time.
 
 Exit status: COMMAND's (128+N when signal N ended it); 1 a secret failed
 (COMMAND not run) or the clean-up failed; 2 bad flags or configuration;
@@ -60,6 +70,7 @@ Exit status: COMMAND's (128+N when signal N ended it); 1 a secret failed
 	o.addFlags(f)
 	f.BoolVar(&o.allowPartial, "allow-partial", false, "run the command even when a secret could not be written")
 	f.BoolVar(&o.redact, "redact", true, "replace secret values in the command's output with ***")
+	f.BoolVar(&o.keepCredsEnv, "keep-credentials-env", false, "pass "+secretexec.CredentialsEnv+" (the key that reads the secrets) on to the command")
 	// Shared with sync, refused here with a pointer to sync --dry-run.
 	_ = f.MarkHidden("dry-run")
 	return cmd
@@ -150,10 +161,15 @@ func (o *execOptions) run(cmd *cobra.Command, g *globalOptions, s *streams, args
 
 	var matcher *redact.Matcher
 	if o.redact {
-		matcher = redact.NewMatcher(policy.collected())
+		values := append(policy.collected(), secretexec.CredentialValues(ctx, s.getenv, g.credentialsFile)...)
+		matcher = redact.NewMatcher(values)
+	}
+	env := s.environ()
+	if !o.keepCredsEnv {
+		env = secretexec.WithoutCredentials(env)
 	}
 	c := secretexec.Command{
-		Args: command, Stdin: s.stdin, Stdout: s.stdout, Stderr: s.stderr,
+		Args: command, Env: env, Stdin: s.stdin, Stdout: s.stdout, Stderr: s.stderr,
 		StdinTerminal: s.stdinIsTTY, StderrTerminal: s.stderrIsTTY,
 		Matcher: matcher,
 	}

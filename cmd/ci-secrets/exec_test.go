@@ -456,8 +456,11 @@ func TestExecKilledAnywhereThenClean(t *testing.T) {
 	s1, s2 := rand.Uint64(), rand.Uint64()
 	t.Logf("a whole exec took %v; kills drawn from [0, %v); kill-delay seed %d,%d", window.Round(time.Millisecond), window.Round(time.Millisecond), s1, s2)
 	rng := rand.New(rand.NewPCG(s1, s2))
-	var nothingLeft, somethingLeft, diffsLeft, remaining int
-	for it := range iterations {
+	var nothingLeft, somethingLeft, diffsLeft, remaining, landed, finished int
+	// The calibration run may be slow (a cold start, a loaded machine) and
+	// the window too long: a run that ended before its kill narrows it, and
+	// only kills that landed count toward the iterations.
+	for it := 0; landed < iterations && it < 4*iterations; it++ {
 		root, before := setup()
 		cmd := program(t, addr, argsFor(root)...)
 		cmd.Dir = root
@@ -469,6 +472,12 @@ func TestExecKilledAnywhereThenClean(t *testing.T) {
 		time.Sleep(time.Duration(rng.Int64N(int64(window))))
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
+		if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() && ws.Signal() == syscall.SIGKILL {
+			landed++
+		} else {
+			finished++
+			window = max(window*3/4, time.Millisecond)
+		}
 		pidFile := filepath.Join(filepath.Dir(root), "child.pid")
 		if data, err := os.ReadFile(pidFile); err == nil {
 			if pid, err := strconv.Atoi(strings.TrimSpace(string(data))); err == nil {
@@ -492,8 +501,11 @@ func TestExecKilledAnywhereThenClean(t *testing.T) {
 			t.Errorf("iteration %d: after clean: %v (left by the kill: %v)", it, d, left)
 		}
 	}
-	t.Logf("%d kills: %d left the tree unchanged (before the manifest, or after exec's own clean-up), %d left %d differences in all; after clean, %d differences remained",
-		iterations, nothingLeft, somethingLeft, diffsLeft, remaining)
+	t.Logf("%d kills landed (%d runs ended first and narrowed the window to %v): %d left the tree unchanged (before the manifest, or after exec's own clean-up), %d left %d differences in all; after clean, %d differences remained",
+		landed, finished, window.Round(time.Millisecond), nothingLeft, somethingLeft, diffsLeft, remaining)
+	if landed < iterations {
+		t.Errorf("only %d of %d kills landed before exec ended; the test proves too little", landed, iterations)
+	}
 	if somethingLeft < iterations/4 {
 		t.Errorf("only %d of %d kills left something to clean; the test proves too little", somethingLeft, iterations)
 	}

@@ -36,6 +36,7 @@ type streams struct {
 	stdinIsTTY     bool
 	getenv         func(string) string
 	lookupEnv      func(string) (string, bool)
+	environ        func() []string
 	stdoutIsTTY    bool
 	stderrIsTTY    bool
 }
@@ -43,7 +44,7 @@ type streams struct {
 func stdio() *streams {
 	return &streams{
 		stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr,
-		getenv: os.Getenv, lookupEnv: os.LookupEnv,
+		getenv: os.Getenv, lookupEnv: os.LookupEnv, environ: os.Environ,
 		stdinIsTTY:  isatty.IsTerminal(os.Stdin.Fd()),
 		stdoutIsTTY: isatty.IsTerminal(os.Stdout.Fd()),
 		stderrIsTTY: isatty.IsTerminal(os.Stderr.Fd()),
