@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/airbytehq/ci-secrets/ghactions"
 	"github.com/airbytehq/ci-secrets/gsm"
+	"github.com/airbytehq/ci-secrets/internal/suggest"
 	"github.com/airbytehq/ci-secrets/labels"
 	"github.com/airbytehq/ci-secrets/secretsync"
 	"github.com/airbytehq/ci-secrets/writer"
@@ -58,7 +58,7 @@ written, the summary names each failure); 2 bad flags or configuration;
 	f.StringVar(&o.out, "out", "", "write the files of one connector straight into this folder (e.g. secrets)")
 	f.BoolVar(&o.dryRun, "dry-run", false, "show what would be written where; read no secret value, write nothing")
 	f.BoolVar(&o.require, "require", false, "fail when a named connector has no secret (default: warn)")
-	f.StringVarP(&o.output, "output", "o", "text", "summary format: text or json")
+	f.StringVarP(&o.output, "output", "o", "text", "summary format: text (or table) or json")
 	f.IntVar(&o.concurrency, "concurrency", secretsync.DefaultConcurrency, fmt.Sprintf("parallel secret reads (1-%d)", secretsync.MaxConcurrency))
 	f.StringVar(&o.mask, "mask", "auto", "print ::add-mask:: for secret values: auto (when GITHUB_ACTIONS=true), always, never")
 	f.StringVar(&o.maskFile, "mask-file", "", "append the ::add-mask:: lines to this file instead of stdout")
@@ -72,9 +72,11 @@ func (o *syncOptions) validate(args []string) ([]string, error) {
 	if !o.all && len(args) == 0 {
 		return nil, usageErrorf("name at least one connector (e.g. ci-secrets sync source-s3) or pass --all")
 	}
-	if o.output != "text" && o.output != "json" {
-		return nil, usageErrorf("--output %q is not one of text, json", o.output)
+	out, err := parseOutput(o.output)
+	if err != nil {
+		return nil, err
 	}
+	o.output = out
 	if o.concurrency < 1 || o.concurrency > secretsync.MaxConcurrency {
 		return nil, usageErrorf("--concurrency %d is out of range: use 1 to %d", o.concurrency, secretsync.MaxConcurrency)
 	}
@@ -119,6 +121,11 @@ func (o *syncOptions) run(cmd *cobra.Command, g *globalOptions, s *streams, args
 		return &usageError{err}
 	}
 	ctx := cmd.Context()
+	layout := writer.Layout{Root: o.root, Out: o.out}
+	skip, err := checkPlace(ctx, "sync", layout, conns, o.all)
+	if err != nil {
+		return err
+	}
 	client, err := g.client(ctx, s)
 	if err != nil {
 		return err
@@ -153,10 +160,15 @@ func (o *syncOptions) run(cmd *cobra.Command, g *globalOptions, s *streams, args
 		}
 		zerolog.Ctx(ctx).Warn().Msg(msg)
 	}
-	res, runErr := secretsync.Run(ctx, client, writer.Layout{Root: o.root, Out: o.out}, entries, secretsync.Options{
+	prog := newProgress(ctx, s, "secrets read", nil)
+	res, runErr := secretsync.Run(ctx, client, layout, entries, secretsync.Options{
 		Connectors: conns, All: o.all, DryRun: o.dryRun, Require: o.require,
-		Concurrency: o.concurrency, Mask: mask,
+		Concurrency: o.concurrency, Mask: mask, Progress: prog.update, Skip: skip,
 	})
+	prog.finish()
+	if res != nil {
+		logSkipped(ctx, layout, res.Skipped)
+	}
 	if runErr != nil {
 		return runErr
 	}
@@ -165,6 +177,7 @@ func (o *syncOptions) run(cmd *cobra.Command, g *globalOptions, s *streams, args
 	if err := printSyncResult(s.stdout, o.output, res, stats); err != nil {
 		return err
 	}
+	reportToActions(ctx, s, syncSummary(res, syncTotals(res, stats)))
 	if !res.OK() {
 		names := make([]string, 0, len(res.Failed))
 		for _, f := range res.Failed {
@@ -208,14 +221,9 @@ func dedupe(xs []string) []string {
 	return out
 }
 
+// logSummary logs the totals; each failure is printed once, in the summary
+// on stdout (and as an annotation under Actions), not also as a log line.
 func logSummary(log *zerolog.Logger, res *secretsync.Result, st gsm.Stats) {
-	for _, f := range res.Failed {
-		ev := log.Error().Str("connector", f.Connector)
-		if f.Secret != "" {
-			ev = ev.Str("secret", f.Secret)
-		}
-		ev.Msg(f.Err.Error())
-	}
 	log.Debug().Int("written", len(res.Written)).Int("failed", len(res.Failed)).
 		Int64("read_requests", st.ReadRequests).Int64("access_requests", st.AccessRequests).
 		Int64("fallbacks", st.Fallbacks).Int64("retries", st.Retries).Msg("sync finished")
@@ -227,10 +235,8 @@ type syncReport struct {
 }
 
 func printSyncResult(w io.Writer, output string, res *secretsync.Result, st gsm.Stats) error {
-	if output == "json" {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(syncReport{Result: res, Cost: st})
+	if output == outputJSON {
+		return writeJSON(w, syncReport{Result: res, Cost: st})
 	}
 	var b strings.Builder
 	for _, f := range res.Planned {
@@ -240,23 +246,28 @@ func printSyncResult(w io.Writer, output string, res *secretsync.Result, st gsm.
 		fmt.Fprintf(&b, "wrote %s (%s version %s)\n", f.Path, f.Secret, f.Version)
 	}
 	for _, m := range res.Missing {
-		fmt.Fprintf(&b, "no secret for connector %s\n", m)
+		fmt.Fprintf(&b, "no secret for connector %s%s\n", m, suggest.DidYouMean(m, res.Suggestions[m]))
 	}
 	for _, f := range res.Failed {
 		fmt.Fprintf(&b, "FAILED %s: %s\n", failureName(f), strings.ReplaceAll(f.Err.Error(), "\n", "; "))
 	}
+	b.WriteString(syncTotals(res, st) + "\n")
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// syncTotals is the summary's last line: counts and the run's cost.
+func syncTotals(res *secretsync.Result, st gsm.Stats) string {
 	verb, n := "wrote", len(res.Written)
 	if res.DryRun {
 		verb, n = "would write", len(res.Planned)
 	}
-	fmt.Fprintf(&b, "%s %d %s, %d failed; cost: %d read %s, %d access %s, %d %s, %d %s\n",
+	return fmt.Sprintf("%s %d %s, %d failed; cost: %d read %s, %d access %s, %d %s, %d %s",
 		verb, n, plural(n, "file", "files"), len(res.Failed),
 		st.ReadRequests, plural(int(st.ReadRequests), "request", "requests"),
 		st.AccessRequests, plural(int(st.AccessRequests), "request", "requests"),
 		st.Fallbacks, plural(int(st.Fallbacks), "fallback", "fallbacks"),
 		st.Retries, plural(int(st.Retries), "retry", "retries"))
-	_, err := io.WriteString(w, b.String())
-	return err
 }
 
 func plural(n int, one, many string) string {

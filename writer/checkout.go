@@ -1,0 +1,62 @@
+package writer
+
+import (
+	"os"
+	"path/filepath"
+)
+
+// IntegrationsDir is the folder of a monorepo root that holds every
+// connector: <root>/airbyte-integrations/{connectors,bases}/<name>.
+const IntegrationsDir = "airbyte-integrations"
+
+// HasCheckout reports whether Root holds an airbyte-integrations folder,
+// i.e. looks like the monorepo root it is meant to be. With Out set the
+// root is not used and this is true.
+func (l Layout) HasCheckout() bool {
+	if l.Out != "" {
+		return true
+	}
+	fi, err := os.Stat(filepath.Join(l.root(), IntegrationsDir))
+	return err == nil && fi.IsDir()
+}
+
+// ConnectorDir returns the connector's own folder (the parent of its
+// secrets folder) and whether it exists, so a typo in a connector's name,
+// or a connector that is not in this checkout, can be named before a
+// folder is created for it. With Out set there is no connector folder to
+// check and exists is true.
+func (l Layout) ConnectorDir(connector string) (dir string, exists bool, err error) {
+	secrets, err := l.SecretsDir(connector)
+	if err != nil {
+		return "", false, err
+	}
+	if l.Out != "" {
+		return secrets, true, nil
+	}
+	dir = filepath.Dir(secrets)
+	fi, err := os.Stat(dir)
+	return dir, err == nil && fi.IsDir(), nil
+}
+
+// InsideConnector reports whether dir lies inside a connector's folder of a
+// checkout (<root>/airbyte-integrations/connectors/<name>/..., or bases/),
+// returning the connector's name and the monorepo root. Running from there,
+// a relative --root would nest a second airbyte-integrations tree inside
+// the connector.
+func InsideConnector(dir string) (connector, root string, ok bool) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", "", false
+	}
+	for d := abs; ; {
+		parent := filepath.Dir(d)
+		if parent == d {
+			return "", "", false
+		}
+		kind := filepath.Base(parent)
+		if (kind == "connectors" || kind == "bases") && filepath.Base(filepath.Dir(parent)) == IntegrationsDir {
+			return filepath.Base(d), filepath.Dir(filepath.Dir(parent)), true
+		}
+		d = parent
+	}
+}
