@@ -90,7 +90,7 @@ func (s Summary) Markdown(max int) string {
 	}
 	out := b.String()
 	if len(out) > max {
-		out = out[:max-len(cut)] + cut
+		out = strings.ToValidUTF8(out[:max-len(cut)], "") + cut
 	}
 	return out
 }

@@ -1,0 +1,59 @@
+package writer_test
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/airbytehq/ci-secrets/writer"
+)
+
+func TestCheckoutChecks(t *testing.T) {
+	root := t.TempDir()
+	l := writer.Layout{Root: root}
+	if l.HasCheckout() {
+		t.Errorf("an empty folder looks like a checkout")
+	}
+	for _, d := range []string{"airbyte-integrations/connectors/source-s3/integration_tests", "airbyte-integrations/bases/base-normalization"} {
+		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !l.HasCheckout() {
+		t.Errorf("a folder with airbyte-integrations/ is not seen as a checkout")
+	}
+	for _, tc := range []struct {
+		conn   string
+		dir    string
+		exists bool
+	}{
+		{"source-s3", "airbyte-integrations/connectors/source-s3", true},
+		{"base-normalization", "airbyte-integrations/bases/base-normalization", true},
+		{"source-s4", "airbyte-integrations/connectors/source-s4", false},
+	} {
+		dir, exists, err := l.ConnectorDir(tc.conn)
+		if err != nil || dir != filepath.Join(root, tc.dir) || exists != tc.exists {
+			t.Errorf("ConnectorDir(%s) = %s, %v, %v; want %s, %v", tc.conn, dir, exists, err, tc.dir, tc.exists)
+		}
+	}
+	if _, _, err := l.ConnectorDir("../etc"); err == nil {
+		t.Errorf("ConnectorDir accepted a traversal")
+	}
+	if out := (writer.Layout{Out: "secrets"}); !out.HasCheckout() {
+		t.Errorf("with --out there is no checkout to require")
+	}
+
+	inside := filepath.Join(root, "airbyte-integrations/connectors/source-s3/integration_tests")
+	conn, top, ok := writer.InsideConnector(inside)
+	if !ok || conn != "source-s3" || top != root {
+		t.Errorf("InsideConnector(%s) = %q, %q, %v; want source-s3, %s", inside, conn, top, ok, root)
+	}
+	if conn, _, ok := writer.InsideConnector(filepath.Join(root, "airbyte-integrations/bases/base-normalization")); !ok || conn != "base-normalization" {
+		t.Errorf("a base's folder is not recognised: %q %v", conn, ok)
+	}
+	for _, d := range []string{root, filepath.Join(root, "airbyte-integrations"), filepath.Join(root, "airbyte-integrations/connectors")} {
+		if c, _, ok := writer.InsideConnector(d); ok {
+			t.Errorf("InsideConnector(%s) = %q: not inside a connector", d, c)
+		}
+	}
+}
