@@ -1,6 +1,8 @@
 package ghactions
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
@@ -151,4 +153,47 @@ func Annotate(w io.Writer, level, title, message string) error {
 	}
 	_, err := fmt.Fprintf(w, "::%s title=%s::%s\n", level, propertyEscaper.Replace(title), Escape(message))
 	return err
+}
+
+// SetOutput appends a step output to the file the runner named in
+// $GITHUB_OUTPUT (path), in the multi-line form NAME<<DELIM ... DELIM. The
+// delimiter is random, so no value line can end the block early and set
+// another output.
+func SetOutput(path, name, value string) error {
+	if !validOutputName(name) {
+		return fmt.Errorf("output name %q must be letters, digits, '-' and '_'", name)
+	}
+	var r [12]byte
+	if _, err := rand.Read(r[:]); err != nil {
+		return fmt.Errorf("make a delimiter for output %s: %w", name, err)
+	}
+	delim := "ci_secrets_" + hex.EncodeToString(r[:])
+	if strings.Contains(value, delim) {
+		return fmt.Errorf("output %s holds its own delimiter; refusing to write it", name)
+	}
+	value = strings.TrimSuffix(value, "\n")
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("open the step outputs %s (GITHUB_OUTPUT): %w", path, err)
+	}
+	if _, err := fmt.Fprintf(f, "%s<<%s\n%s\n%s\n", name, delim, value, delim); err != nil {
+		f.Close()
+		return fmt.Errorf("append output %s to %s (GITHUB_OUTPUT): %w", name, path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("append output %s to %s (GITHUB_OUTPUT): %w", name, path, err)
+	}
+	return nil
+}
+
+func validOutputName(name string) bool {
+	if name == "" {
+		return false
+	}
+	for _, r := range name {
+		if !(r == '-' || r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+			return false
+		}
+	}
+	return true
 }

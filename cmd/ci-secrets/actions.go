@@ -2,6 +2,9 @@ package main
 
 import (
 	"context"
+	"maps"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/rs/zerolog"
@@ -18,7 +21,10 @@ func inActions(s *streams) bool { return s.getenv("GITHUB_ACTIONS") == "true" }
 // ::error annotation per failure (on stderr, so --output json on stdout stays
 // a document) and the Markdown summary appended to $GITHUB_STEP_SUMMARY. A
 // summary that cannot be written is a warning: the run's own result stands.
-func reportToActions(ctx context.Context, s *streams, sum ghactions.Summary) {
+//
+// outputs, when $GITHUB_OUTPUT is set, become step outputs (the written
+// paths, one a line), so a later step can use them.
+func reportToActions(ctx context.Context, s *streams, sum ghactions.Summary, outputs map[string]string) {
 	if !inActions(s) {
 		return
 	}
@@ -26,6 +32,13 @@ func reportToActions(ctx context.Context, s *streams, sum ghactions.Summary) {
 	for _, f := range sum.Failures {
 		if err := ghactions.Annotate(s.stderr, "error", "ci-secrets", f.Subject+": "+f.Message); err != nil {
 			log.Warn().Err(err).Msg("could not print the error annotation")
+		}
+	}
+	if path := s.getenv("GITHUB_OUTPUT"); path != "" {
+		for _, name := range slices.Sorted(maps.Keys(outputs)) {
+			if err := ghactions.SetOutput(path, name, outputs[name]); err != nil {
+				log.Warn().Err(err).Msg("a step output was not written")
+			}
 		}
 	}
 	if path := s.getenv("GITHUB_STEP_SUMMARY"); path != "" {
@@ -91,3 +104,17 @@ func pushSummary(res *secretpush.Result, cost string) ghactions.Summary {
 }
 
 func oneLine(s string) string { return strings.ReplaceAll(s, "\n", "; ") }
+
+// syncOutputs are the step outputs of a sync: the files written (one path a
+// line; none in a dry run) and how many failed.
+func syncOutputs(res *secretsync.Result) map[string]string {
+	paths := make([]string, 0, len(res.Written))
+	for _, f := range res.Written {
+		paths = append(paths, f.Path)
+	}
+	return map[string]string{
+		"paths":  strings.Join(paths, "\n"),
+		"count":  strconv.Itoa(len(paths)),
+		"failed": strconv.Itoa(len(res.Failed)),
+	}
+}

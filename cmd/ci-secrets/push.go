@@ -172,7 +172,7 @@ func (o *pushOptions) run(cmd *cobra.Command, g *globalOptions, s *streams, args
 	if err := printPushResult(s.stdout, o.output, res, stats); err != nil {
 		return err
 	}
-	reportToActions(ctx, s, pushSummary(res, pushTotals(res, stats)))
+	reportToActions(ctx, s, pushSummary(res, pushTotals(res, stats)), nil)
 	if runErr != nil {
 		return runErr
 	}

@@ -177,7 +177,7 @@ func (o *syncOptions) run(cmd *cobra.Command, g *globalOptions, s *streams, args
 	if err := printSyncResult(s.stdout, o.output, res, stats); err != nil {
 		return err
 	}
-	reportToActions(ctx, s, syncSummary(res, syncTotals(res, stats)))
+	reportToActions(ctx, s, syncSummary(res, syncTotals(res, stats)), syncOutputs(res))
 	if !res.OK() {
 		names := make([]string, 0, len(res.Failed))
 		for _, f := range res.Failed {
