@@ -1,5 +1,7 @@
 // Command sha256sums prints "HASH  NAME" lines, as sha256sum does, for every
 // regular file in a folder, so scripts/release.sh needs nothing but Go.
+// With -check it verifies DIR/SHA256SUMS instead, naming each file that does
+// not match.
 package main
 
 import (
@@ -10,14 +12,24 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 )
 
 func main() {
-	if len(os.Args) != 2 {
-		fmt.Fprintln(os.Stderr, "usage: sha256sums DIR")
+	args := os.Args[1:]
+	check := len(args) == 2 && args[0] == "-check"
+	if check {
+		args = args[1:]
+	}
+	if len(args) != 1 {
+		fmt.Fprintln(os.Stderr, "usage: sha256sums [-check] DIR")
 		os.Exit(2)
 	}
-	if err := run(os.Args[1], os.Stdout); err != nil {
+	do := run
+	if check {
+		do = verify
+	}
+	if err := do(args[0], os.Stdout); err != nil {
 		fmt.Fprintf(os.Stderr, "sha256sums: %v\n", err)
 		os.Exit(1)
 	}
@@ -58,4 +70,33 @@ func hashFile(path string) (string, error) {
 		return "", fmt.Errorf("read %s: %w", path, err)
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// verify checks every line of dir/SHA256SUMS against the file it names.
+func verify(dir string, w io.Writer) error {
+	sums, err := os.ReadFile(filepath.Join(dir, "SHA256SUMS"))
+	if err != nil {
+		return fmt.Errorf("read the checksums: %w", err)
+	}
+	var bad []string
+	n := 0
+	for _, line := range strings.Split(strings.TrimSpace(string(sums)), "\n") {
+		want, name, ok := strings.Cut(line, "  ")
+		if !ok || strings.ContainsAny(name, "/\\") {
+			return fmt.Errorf("SHA256SUMS line %q is not HASH  NAME", line)
+		}
+		got, err := hashFile(filepath.Join(dir, name))
+		if err != nil {
+			return err
+		}
+		if got != want {
+			bad = append(bad, name)
+		}
+		n++
+	}
+	if len(bad) > 0 {
+		return fmt.Errorf("checksum mismatch: %s", strings.Join(bad, ", "))
+	}
+	_, err = fmt.Fprintf(w, "%d files match SHA256SUMS\n", n)
+	return err
 }
