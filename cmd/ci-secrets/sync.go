@@ -37,7 +37,14 @@ func newSyncCmd(g *globalOptions, s *streams) *cobra.Command {
 a connector, verify its checksum, and write it whole to
 airbyte-integrations/connectors/<connector>/secrets/<filename>.json (or under
 bases/ when that connector folder exists there), mode 0600 in a 0700 folder
-with a .gitignore. In GitHub Actions every value is masked in the log first.
+with a .gitignore. In GitHub Actions every value is masked in the log first,
+and a step summary, one error annotation per failure and the step outputs
+paths, count and failed are written.
+
+Mistakes are named: a --root without airbyte-integrations/ and a named
+connector without a folder in the checkout are warned about; --all skips
+connectors that are not in the checkout (one warning names them); a --root
+inside a connector's folder is refused (pass --out secrets there).
 
 Exit status: 0 all written; 1 any secret failed (the others are still
 written, the summary names each failure); 2 bad flags or configuration;
