@@ -159,11 +159,13 @@ func (o *pushOptions) run(cmd *cobra.Command, g *globalOptions, s *streams, args
 		mask = func(p []byte) error { return m.Mask(ghactions.MaskValues(p)) }
 	}
 
+	prog := newProgress(ctx, s, "secrets pushed", nil)
 	res, runErr := secretpush.Run(ctx, client, writer.Layout{Root: o.root, Out: o.out}, secretpush.Options{
 		Connectors: conns, All: o.all, DryRun: o.dryRun, Clean: o.clean,
 		Concurrency: o.concurrency, Mask: mask,
-		Project: client.Project(), Location: g.location,
+		Project: client.Project(), Location: g.location, Progress: prog.update,
 	})
+	prog.finish()
 	if res == nil {
 		return runErr
 	}
