@@ -57,17 +57,18 @@ func (p *progress) update(done, total int) {
 	}
 	if p.stop == nil && total > 0 {
 		p.stop, p.stopped = make(chan struct{}), make(chan struct{})
-		go p.tick()
+		go p.tick(p.stop, p.stopped)
 	}
 }
 
 // tick logs the count after progressQuiet, then every progressEvery.
-func (p *progress) tick() {
-	defer close(p.stopped)
+// The channels are passed in: finish clears the fields under the lock.
+func (p *progress) tick(stop <-chan struct{}, stopped chan<- struct{}) {
+	defer close(stopped)
 	wait := progressQuiet
 	for {
 		select {
-		case <-p.stop:
+		case <-stop:
 			return
 		case <-p.after(wait):
 		}
