@@ -1,6 +1,8 @@
 package writer
 
 import (
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 )
@@ -23,7 +25,8 @@ func (l Layout) HasCheckout() bool {
 // ConnectorDir returns the connector's own folder (the parent of its
 // secrets folder) and whether it exists, so a typo in a connector's name,
 // or a connector that is not in this checkout, can be named before a
-// folder is created for it. With Out set there is no connector folder to
+// folder is created for it. exists is false only when nothing is at that
+// path. With Out set there is no connector folder to
 // check and exists is true.
 func (l Layout) ConnectorDir(connector string) (dir string, exists bool, err error) {
 	secrets, err := l.SecretsDir(connector)
@@ -34,8 +37,11 @@ func (l Layout) ConnectorDir(connector string) (dir string, exists bool, err err
 		return secrets, true, nil
 	}
 	dir = filepath.Dir(secrets)
-	fi, err := os.Stat(dir)
-	return dir, err == nil && fi.IsDir(), nil
+	// Anything in its place (a file, a link) counts as there: the write then
+	// refuses it with its own message, rather than the connector being
+	// skipped as absent.
+	_, err = os.Lstat(dir)
+	return dir, err == nil || !errors.Is(err, fs.ErrNotExist), nil
 }
 
 // InsideConnector reports whether dir lies inside a connector's folder of a

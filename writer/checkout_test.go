@@ -36,6 +36,14 @@ func TestCheckoutChecks(t *testing.T) {
 			t.Errorf("ConnectorDir(%s) = %s, %v, %v; want %s, %v", tc.conn, dir, exists, err, tc.dir, tc.exists)
 		}
 	}
+	// Something that is not a folder in its place is there (the write will
+	// refuse it), not absent.
+	if err := os.WriteFile(filepath.Join(root, "airbyte-integrations/connectors/source-file"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, exists, err := l.ConnectorDir("source-file"); err != nil || !exists {
+		t.Errorf("a file in a connector folder's place counts as absent (%v, %v)", exists, err)
+	}
 	if _, _, err := l.ConnectorDir("../etc"); err == nil {
 		t.Errorf("ConnectorDir accepted a traversal")
 	}
