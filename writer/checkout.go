@@ -11,15 +11,47 @@ import (
 // connector: <root>/airbyte-integrations/{connectors,bases}/<name>.
 const IntegrationsDir = "airbyte-integrations"
 
-// HasCheckout reports whether Root holds an airbyte-integrations folder,
-// i.e. looks like the monorepo root it is meant to be. With Out set the
+// HasIntegrations reports whether Root holds an airbyte-integrations
+// folder, i.e. may be the monorepo root it is meant to be. With Out set the
 // root is not used and this is true.
-func (l Layout) HasCheckout() bool {
+func (l Layout) HasIntegrations() bool {
 	if l.Out != "" {
 		return true
 	}
 	fi, err := os.Stat(filepath.Join(l.root(), IntegrationsDir))
 	return err == nil && fi.IsDir()
+}
+
+// HasCheckout reports whether Root is a checkout of the monorepo: some
+// connector folder under airbyte-integrations holds more than a secrets
+// folder (sources, metadata.yaml). A tree that only earlier syncs made
+// (every connector folder holding secrets/ alone) is not one, so syncing
+// into it again behaves as the first time did.
+func (l Layout) HasCheckout() bool {
+	if l.Out != "" || !l.HasIntegrations() {
+		return l.Out != ""
+	}
+	for _, kind := range []string{"connectors", "bases"} {
+		conns, err := os.ReadDir(filepath.Join(l.root(), IntegrationsDir, kind))
+		if err != nil {
+			continue
+		}
+		for _, c := range conns {
+			if !c.IsDir() {
+				continue
+			}
+			inside, err := os.ReadDir(filepath.Join(l.root(), IntegrationsDir, kind, c.Name()))
+			if err != nil {
+				continue
+			}
+			for _, e := range inside {
+				if e.Name() != "secrets" {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 // ConnectorDir returns the connector's own folder (the parent of its

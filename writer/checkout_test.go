@@ -11,16 +11,23 @@ import (
 func TestCheckoutChecks(t *testing.T) {
 	root := t.TempDir()
 	l := writer.Layout{Root: root}
-	if l.HasCheckout() {
+	if l.HasIntegrations() || l.HasCheckout() {
 		t.Errorf("an empty folder looks like a checkout")
 	}
-	for _, d := range []string{"airbyte-integrations/connectors/source-s3/integration_tests", "airbyte-integrations/bases/base-normalization"} {
+	// What earlier syncs leave: connector folders holding secrets/ only.
+	for _, d := range []string{"airbyte-integrations/connectors/source-s3/secrets", "airbyte-integrations/bases/base-normalization/secrets"} {
 		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
 			t.Fatal(err)
 		}
 	}
+	if !l.HasIntegrations() || l.HasCheckout() {
+		t.Errorf("a tree only syncs made: HasIntegrations %v HasCheckout %v, want true, false", l.HasIntegrations(), l.HasCheckout())
+	}
+	if err := os.MkdirAll(filepath.Join(root, "airbyte-integrations/connectors/source-s3/integration_tests"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	if !l.HasCheckout() {
-		t.Errorf("a folder with airbyte-integrations/ is not seen as a checkout")
+		t.Errorf("a connector folder with sources does not make a checkout")
 	}
 	for _, tc := range []struct {
 		conn   string

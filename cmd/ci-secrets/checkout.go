@@ -17,8 +17,8 @@ import (
 //     --out secrets as the fix;
 //   - a --root with no airbyte-integrations/ folder is not the monorepo root:
 //     warned, naming the path that will be used;
-//   - a named connector with no folder in the checkout is most likely a
-//     typo: warned, naming the folder expected.
+//   - in a checkout (writer.Layout.HasCheckout), a named connector with no
+//     folder is most likely a typo: warned, naming the folder expected.
 //
 // With --all it returns the rule that leaves out connectors not in the
 // checkout (nil when there is no checkout to compare with).
@@ -34,10 +34,14 @@ func checkPlace(ctx context.Context, command string, l writer.Layout, conns []st
 	if conn, top, ok := writer.InsideConnector(root); ok {
 		return nil, usageErrorf("--root %s is inside the folder of connector %s, so the files would land in a second airbyte-integrations tree nested there: from the connector's folder pass --out secrets (ci-secrets %s %s --out secrets), or pass --root %s", root, conn, command, conn, top)
 	}
-	if !l.HasCheckout() {
+	if !l.HasIntegrations() {
 		log.Warn().Str("root", root).Str("expected", filepath.Join(root, writer.IntegrationsDir)).
 			Msgf("--root %s has no %s/ folder, so it is not the monorepo root; files go under %s; pass --root with the monorepo root (or --out for one connector's folder) if that is not what you meant",
 				root, writer.IntegrationsDir, filepath.Join(root, writer.IntegrationsDir, "connectors", "<connector>", "secrets"))
+		return nil, nil
+	}
+	if !l.HasCheckout() {
+		// A tree earlier syncs made, not a checkout: nothing to compare with.
 		return nil, nil
 	}
 	if all {

@@ -544,13 +544,6 @@ func runHostileCase(t *testing.T, i int, c hostileCase) {
 	if c.setup != nil {
 		c.setup(t, fx)
 	}
-	if _, err := os.Lstat(filepath.Join(fx.root, "airbyte-integrations")); err == nil {
-		// A setup that made a checkout makes one holding the healthy
-		// connector too: sync --all skips connectors not in the checkout.
-		if err := os.MkdirAll(filepath.Dir(fx.fineDir), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
 	before := hostileSnapshot(t, fx.tmp)
 
 	args := c.args
