@@ -149,6 +149,9 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 			if err != nil {
 				return nil, fmt.Errorf("%w: credentials in %s: %v", ErrConfig, cfg.CredentialsSource, err)
 			}
+			if err := checkServiceKey(k); err != nil {
+				return nil, fmt.Errorf("%w: the key in %s cannot be used: %v", ErrConfig, cfg.CredentialsSource, err)
+			}
 			opts = append(opts, option.WithAuthCredentialsJSON(option.CredentialsType(k.Type), cfg.CredentialsJSON))
 		}
 	}
@@ -157,7 +160,7 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 		option.WithGRPCDialOption(grpc.WithConnectParams(grpc.ConnectParams{Backoff: backoff.DefaultConfig, MinConnectTimeout: connectTimeout})))
 	sm, err := secretmanager.NewClient(ctx, opts...)
 	if err != nil {
-		hint := "run `gcloud auth application-default login`, set GCP_GSM_CREDENTIALS to a service-account key's JSON text, or pass --credentials-file"
+		hint := "run `gcloud auth application-default login`, set GOOGLE_APPLICATION_CREDENTIALS to a credentials file, set GCP_GSM_CREDENTIALS to a service-account key's JSON text, or pass --credentials-file"
 		return nil, fmt.Errorf("%w: cannot create a Secret Manager client (%v): %s", ErrConfig, err, hint)
 	}
 	parent := "projects/" + cfg.Project

@@ -82,7 +82,14 @@ func Resolve(s Settings) (Config, error) {
 			}
 			c.CredentialsJSON, c.CredentialsSource = data, "--credentials-file "+s.CredentialsFile
 		case getenv("GCP_GSM_CREDENTIALS") != "":
+			if err := checkKeyText(getenv("GCP_GSM_CREDENTIALS")); err != nil {
+				return Config{}, err
+			}
 			c.CredentialsJSON, c.CredentialsSource = []byte(getenv("GCP_GSM_CREDENTIALS")), "GCP_GSM_CREDENTIALS"
+		default:
+			if err := checkADCFile(getenv("GOOGLE_APPLICATION_CREDENTIALS")); err != nil {
+				return Config{}, err
+			}
 		}
 		if c.CredentialsJSON != nil {
 			k, err := parseKey(c.CredentialsJSON)
@@ -109,8 +116,9 @@ func Resolve(s Settings) (Config, error) {
 }
 
 type serviceKey struct {
-	Type      string `json:"type"`
-	ProjectID string `json:"project_id"`
+	Type       string `json:"type"`
+	ProjectID  string `json:"project_id"`
+	PrivateKey string `json:"private_key"` // only checked (checkPrivateKey), never printed
 }
 
 // parseKey reads only the non-secret fields of a key; the error never quotes

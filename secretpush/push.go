@@ -93,6 +93,10 @@ type Options struct {
 	// Project and Location only word the gcloud command in the message of a
 	// disable that failed.
 	Project, Location string
+	// Progress, when set, is told how many of the secrets to push are done:
+	// once with done 0, then after each secret. Calls may come from several
+	// goroutines.
+	Progress func(done, total int)
 }
 
 // File is an updated configuration and the (connector, file) it updates.
@@ -416,10 +420,22 @@ func (r *runner) pushAll(ctx context.Context, groups []*group) []outcome {
 	n = min(n, MaxConcurrency, len(groups))
 	work := make(chan int)
 	var wg sync.WaitGroup
+	var mu sync.Mutex
+	finished := 0
+	if r.opts.Progress != nil {
+		r.opts.Progress(0, len(groups))
+	}
 	for range n {
 		wg.Go(func() {
 			for i := range work {
 				out[i] = r.pushOne(ctx, groups[i])
+				if r.opts.Progress != nil {
+					mu.Lock()
+					finished++
+					d := finished
+					mu.Unlock()
+					r.opts.Progress(d, len(groups))
+				}
 			}
 		})
 	}

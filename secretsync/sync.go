@@ -20,6 +20,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/airbytehq/ci-secrets/gsm"
+	"github.com/airbytehq/ci-secrets/internal/suggest"
 	"github.com/airbytehq/ci-secrets/labels"
 	"github.com/airbytehq/ci-secrets/writer"
 )
@@ -60,6 +61,14 @@ type Options struct {
 	// Mask receives every value of a payload before it is written or could
 	// reach any output; nil disables masking.
 	Mask func(payload []byte) error
+	// Progress, when set, is told how many of the secrets to read are done:
+	// once with done 0 before the first read, then after each secret
+	// (written or failed). Calls may come from several goroutines.
+	Progress func(done, total int)
+	// Skip, with All, leaves out the connectors it returns true for (those
+	// not in the checkout): nothing is read or written for them, and they
+	// are listed in Result.Skipped.
+	Skip func(connector string) bool
 }
 
 // File is a file written, or that would be written in a dry run.
@@ -97,6 +106,10 @@ type Result struct {
 	Planned []File    `json:"planned,omitempty"`
 	Failed  []Failure `json:"failed"`
 	Missing []string  `json:"missing"` // connectors asked for that no secret serves
+	Skipped []string  `json:"skipped"` // connectors --all left out (Options.Skip)
+	// Suggestions maps a missing connector to the listed connector names
+	// closest to it, for "did you mean ...?".
+	Suggestions map[string][]string `json:"suggestions,omitempty"`
 }
 
 // OK reports whether every secret was synced.
@@ -119,7 +132,10 @@ type placed struct {
 func Run(ctx context.Context, src Source, dst Destination, entries []labels.Entry, opts Options) (*Result, error) {
 	log := zerolog.Ctx(ctx)
 	plan := labels.PlanFor(entries, opts.Connectors, opts.All)
-	res := &Result{DryRun: opts.DryRun, Written: []File{}, Failed: []Failure{}, Missing: []string{}}
+	res := &Result{DryRun: opts.DryRun, Written: []File{}, Failed: []Failure{}, Missing: []string{}, Skipped: []string{}}
+	if opts.All && opts.Skip != nil {
+		plan.Writes, res.Skipped = skipWrites(plan.Writes, opts.Skip)
+	}
 
 	for _, e := range plan.Invalid {
 		res.Failed = append(res.Failed, Failure{Secret: e.Secret, Err: fmt.Errorf("labels of %s cannot be used: %w; fix the labels in Secret Manager", e.Secret, e.Problem)})
@@ -132,12 +148,21 @@ func Run(ctx context.Context, src Source, dst Destination, entries []labels.Entr
 			res.Failed = append(res.Failed, Failure{Secret: sec, Connector: c.Target.Connector, Err: c})
 		}
 	}
+	known := knownConnectors(entries)
 	for _, m := range plan.Missing {
 		res.Missing = append(res.Missing, m)
+		near := suggest.Closest(m, known)
+		hint := suggest.DidYouMean(m, known)
+		if len(near) > 0 {
+			if res.Suggestions == nil {
+				res.Suggestions = map[string][]string{}
+			}
+			res.Suggestions[m] = near
+		}
 		if opts.Require {
-			res.Failed = append(res.Failed, Failure{Connector: m, Err: fmt.Errorf("connector %s has no secret labelled connector=%s (--require); check the name against `ci-secrets list` or label its secret", m, m)})
+			res.Failed = append(res.Failed, Failure{Connector: m, Err: fmt.Errorf("connector %s has no secret labelled connector=%s (--require)%s; check the name against `ci-secrets list` or label its secret", m, m, hint)})
 		} else {
-			log.Warn().Str("connector", m).Msg("no secret is labelled with this connector, so nothing was written for it; check the name against `ci-secrets list`, or pass --require to make this a failure")
+			log.Warn().Str("connector", m).Msg("no secret is labelled with this connector" + hint + ", so nothing was written for it; check the name against `ci-secrets list`, or pass --require to make this a failure")
 		}
 	}
 
@@ -171,6 +196,18 @@ func Run(ctx context.Context, src Source, dst Destination, entries []labels.Entr
 		res.Failed = append(res.Failed, failed...)
 		mu.Unlock()
 	}
+	var finished int
+	progress := func() {}
+	if opts.Progress != nil {
+		opts.Progress(0, len(jobs))
+		progress = func() {
+			mu.Lock()
+			finished++
+			d := finished
+			mu.Unlock()
+			opts.Progress(d, len(jobs))
+		}
+	}
 	var readers, writers sync.WaitGroup
 	for range n {
 		readers.Go(func() {
@@ -178,6 +215,7 @@ func Run(ctx context.Context, src Source, dst Destination, entries []labels.Entr
 				p, failed := fetch(ctx, src, j, opts.Mask)
 				if p == nil {
 					record(nil, failed)
+					progress()
 					continue
 				}
 				fetched <- read{job: j, payload: p}
@@ -186,6 +224,7 @@ func Run(ctx context.Context, src Source, dst Destination, entries []labels.Entr
 		writers.Go(func() {
 			for r := range fetched {
 				record(place(ctx, dst, r.job, r.payload))
+				progress()
 			}
 		})
 	}
@@ -203,6 +242,38 @@ feed:
 	writers.Wait()
 	sortResult(res)
 	return res, ctx.Err()
+}
+
+// knownConnectors lists every connector some secret is labelled with.
+func knownConnectors(entries []labels.Entry) []string {
+	var out []string
+	for _, e := range entries {
+		out = append(out, e.Connectors...)
+	}
+	return out
+}
+
+// skipWrites drops the writes of connectors skip rejects and names those
+// connectors once each, sorted.
+func skipWrites(writes []labels.Write, skip func(string) bool) (kept []labels.Write, skipped []string) {
+	verdict := map[string]bool{}
+	skipped = []string{}
+	for _, w := range writes {
+		c := w.Target.Connector
+		s, known := verdict[c]
+		if !known {
+			s = skip(c)
+			verdict[c] = s
+			if s {
+				skipped = append(skipped, c)
+			}
+		}
+		if !s {
+			kept = append(kept, w)
+		}
+	}
+	sort.Strings(skipped)
+	return kept, skipped
 }
 
 // read is a payload fetched and checked, on its way to the writers.

@@ -487,11 +487,12 @@ func removeIfStale(root *os.Root, name string) (bool, error) {
 // createTemp creates and locks a new temporary file for file in root. A
 // concurrent run's clean-up may remove it between the creation and the lock
 // (it saw no lock yet); that is noticed once the lock is held, and a new one
-// is made. Several runs cleaning one folder at once on a loaded machine can
-// do that a few times in a row (3 tries failed once in 20 race-detector runs
-// of TestConcurrentWritersAndCleaners), hence the generous bound.
+// is made. Each clean-up pass can take one attempt at most, so the bound is
+// generous: on a loaded machine several runs cleaning one folder can win a
+// few races in a row, while only a process that removes every file it sees
+// exhausts it.
 func createTemp(root *os.Root, dir, file string, mode fs.FileMode) (*os.File, string, error) {
-	for range 16 {
+	for range 64 {
 		tmp := tempName(file)
 		f, err := root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
 		if err != nil {

@@ -17,6 +17,7 @@ import (
 	"github.com/airbytehq/ci-secrets/redact"
 	"github.com/airbytehq/ci-secrets/secretexec"
 	"github.com/airbytehq/ci-secrets/secretsync"
+	"github.com/airbytehq/ci-secrets/writer"
 )
 
 type execOptions struct {
@@ -98,6 +99,10 @@ func (o *execOptions) run(cmd *cobra.Command, g *globalOptions, s *streams, args
 	if err != nil {
 		return err
 	}
+	if o.skip, err = checkPlace(ctx, "exec", writer.Layout{Root: o.root, Out: o.out}, conns, o.all); err != nil {
+		closeMask()
+		return err
+	}
 	defer closeMask()
 	client, err := g.client(ctx, s)
 	if err != nil {
@@ -109,7 +114,7 @@ func (o *execOptions) run(cmd *cobra.Command, g *globalOptions, s *streams, args
 	if err != nil {
 		return err
 	}
-	plan, err := o.syncEntries(ctx, client, entries, conns, true, nil)
+	plan, err := o.syncEntries(ctx, client, entries, conns, true, nil, nil)
 	if err != nil {
 		return err
 	}
@@ -126,7 +131,7 @@ func (o *execOptions) run(cmd *cobra.Command, g *globalOptions, s *streams, args
 		return err
 	}
 	cleanup := func() (secretexec.Undone, error) { return sess.Finish(context.WithoutCancel(ctx)) }
-	res, runErr := o.syncEntries(ctx, client, entries, conns, false, policy.hook())
+	res, runErr := o.syncEntries(ctx, client, entries, conns, false, policy.hook(), nil)
 	if res != nil {
 		if err := sess.Track(writtenPaths(res)); err != nil {
 			log.Warn().Err(err).Msg("could not record a file written after the plan; run `ci-secrets clean --untracked-secrets` after the command")

@@ -339,6 +339,22 @@ func TestFaultsEmulatorStopsMidRun(t *testing.T) {
 	fmt.Sscan(m[1], &wrote)
 	fmt.Sscan(m[2], &failed)
 	t.Logf("%d written before the server died, %d failed", wrote, failed)
+	// Each secret has its own budget, but once the server has answered
+	// nothing for a whole budget the queued ones must not wait out theirs.
+	// Counted, not timed: a secret waiting out its budget retries several
+	// times (backoff from 100 ms within 2 s), while after the first budget
+	// the queued ones give up at their first failure, so only the few in
+	// flight when the server died retry at all.
+	rm := regexp.MustCompile(`(?m)^wrote .*, (\d+) retr(?:y|ies)$`).FindStringSubmatch(stdout.String())
+	if rm == nil {
+		t.Fatalf("summary line has no retry count:\n%s", tail(stdout.String(), 3))
+	}
+	var retries int
+	fmt.Sscan(rm[1], &retries)
+	t.Logf("%d retries in all", retries)
+	if failed > 0 && retries >= 2*failed {
+		t.Errorf("%d retries for %d failed secrets: each queued secret waited out its own retry budget after the server died", retries, failed)
+	}
 	if wrote != len(tr.files) || wrote+failed != n || failed == 0 || wrote < 5 {
 		t.Errorf("summary says %d written, %d failed; %d files present, %d secrets", wrote, failed, len(tr.files), n)
 	}

@@ -512,8 +512,9 @@ func fsCases() []hostileCase {
 			// A linked bases/<connector> is refused, not followed and not
 			// silently bypassed for connectors/ (which would hide the file
 			// from the base behind the link).
-			code: 1, stdout: []string{"wrote 1 file, 1 failed"},
-			stderr: []string{"bases/" + hostileConn + " is a symlink; ci-secrets refuses to write through links", "1 secret failed: " + hostileSecret},
+			// The reason is printed once, in the FAILED line of the summary.
+			code: 1, stdout: []string{"wrote 1 file, 1 failed", "bases/" + hostileConn + " is a symlink; ci-secrets refuses to write through links"},
+			stderr: []string{"1 secret failed: " + hostileSecret},
 			check: func(t *testing.T, fx hostileFixture, _ ran) {
 				if _, err := os.Lstat(fx.hostileDir); !errors.Is(err, fs.ErrNotExist) {
 					t.Errorf("connectors/ folder was created for a linked base: %v", err)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -29,9 +28,11 @@ One ListSecrets request; no secret value is read.`,
   ci-secrets list source-s3 destination-bigquery
   ci-secrets list --output json | jq '.[] | select(.problem != "")'`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if o.output != "table" && o.output != "json" {
-				return usageErrorf("--output %q is not one of table, json", o.output)
+			out, err := parseOutput(o.output)
+			if err != nil {
+				return err
 			}
+			o.output = out
 			wanted := make(map[string]bool, len(args))
 			for _, a := range args {
 				c, err := labels.NormalizeConnector(a)
@@ -66,7 +67,7 @@ One ListSecrets request; no secret value is read.`,
 			return printList(s, o.output, rows)
 		},
 	}
-	cmd.Flags().StringVarP(&o.output, "output", "o", "table", "table or json")
+	cmd.Flags().StringVarP(&o.output, "output", "o", "table", "table (or text) or json")
 	return cmd
 }
 
@@ -120,10 +121,8 @@ func conflictsBySecret(entries []labels.Entry) map[string]string {
 func mentions(e labels.Entry, wanted map[string]bool) bool { return e.Mentions(wanted) }
 
 func printList(s *streams, output string, rows []listRow) error {
-	if output == "json" {
-		enc := json.NewEncoder(s.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(rows)
+	if output == outputJSON {
+		return writeJSON(s.stdout, rows)
 	}
 	tw := tabwriter.NewWriter(s.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "SECRET\tCONNECTORS\tFILE\tPROBLEM")

@@ -113,12 +113,16 @@ an unreadable or unparsable script or workflow, or missing configuration.`,
 }
 
 func (o *migrateOptions) validate() error {
+	if o.output == outputText {
+		// text and table name one format in every command.
+		o.output = migrate.FormatTable
+	}
 	valid := false
 	for _, f := range migrate.Formats {
 		valid = valid || o.output == f
 	}
 	if !valid {
-		return usageErrorf("--output %q is not one of %s", o.output, strings.Join(migrate.Formats, ", "))
+		return usageErrorf("--output %q is not one of %s (text and table are the same)", o.output, strings.Join(migrate.Formats, ", "))
 	}
 	if o.dryRun && !o.createMissing && !o.rewrite {
 		return usageErrorf("--dry-run goes with --create-missing or --rewrite (the report alone changes nothing)")
@@ -291,7 +295,7 @@ func (o *migrateOptions) run(cmd *cobra.Command, g *globalOptions, s *streams) e
 		report.ApplyGitHubCheck(actions.GitHub)
 	}
 
-	if err := report.Write(s.stdout, o.output); err != nil {
+	if err := writeMigrateReport(s.stdout, o.output, report); err != nil {
 		return err
 	}
 	if path := s.getenv("GITHUB_STEP_SUMMARY"); path != "" {
@@ -365,4 +369,17 @@ func appendStepSummary(path string, writeMarkdown func(io.Writer) error) error {
 		return err
 	}
 	return f.Close()
+}
+
+// writeMigrateReport adds the schema version every JSON output carries to
+// the report's own JSON.
+func writeMigrateReport(w io.Writer, format string, report *migrate.Report) error {
+	if format != migrate.FormatJSON {
+		return report.Write(w, format)
+	}
+	var b bytes.Buffer
+	if err := report.WriteJSON(&b); err != nil {
+		return err
+	}
+	return writeJSONBytes(w, b.Bytes())
 }

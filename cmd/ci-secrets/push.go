@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -80,7 +79,7 @@ secret before anything is said or repeated); 2 bad flags or configuration
 	f.StringVar(&o.out, "out", "", "the secrets folder of the one connector named (e.g. secrets), instead of its place under --root")
 	f.BoolVar(&o.dryRun, "dry-run", false, "compare and show what would be pushed (names and versions, never values); write nothing")
 	f.BoolVar(&o.clean, "clean", false, "remove the updated configurations of each file that ended pushed or unchanged")
-	f.StringVarP(&o.output, "output", "o", "text", "summary format: text or json")
+	f.StringVarP(&o.output, "output", "o", "text", "summary format: text (or table) or json")
 	f.IntVar(&o.concurrency, "concurrency", secretpush.DefaultConcurrency, fmt.Sprintf("secrets pushed at once (1-%d)", secretpush.MaxConcurrency))
 	f.StringVar(&o.mask, "mask", "auto", "print ::add-mask:: for secret values: auto (when GITHUB_ACTIONS=true), always, never")
 	f.StringVar(&o.maskFile, "mask-file", "", "append the ::add-mask:: lines to this file instead of stdout")
@@ -95,9 +94,11 @@ func (o *pushOptions) validate(args []string) ([]string, error) {
 	if !o.all && len(args) == 0 {
 		return nil, usageErrorf("name at least one connector (e.g. ci-secrets push source-s3) or pass --all")
 	}
-	if o.output != "text" && o.output != "json" {
-		return nil, usageErrorf("--output %q is not one of text, json", o.output)
+	out, err := parseOutput(o.output)
+	if err != nil {
+		return nil, err
 	}
+	o.output = out
 	if o.concurrency < 1 || o.concurrency > secretpush.MaxConcurrency {
 		return nil, usageErrorf("--concurrency %d is out of range: use 1 to %d", o.concurrency, secretpush.MaxConcurrency)
 	}
@@ -138,6 +139,9 @@ func (o *pushOptions) run(cmd *cobra.Command, g *globalOptions, s *streams, args
 		return &usageError{err}
 	}
 	ctx := cmd.Context()
+	if _, err := checkPlace(ctx, "push", writer.Layout{Root: o.root, Out: o.out}, conns, false); err != nil {
+		return err
+	}
 	client, err := g.client(ctx, s)
 	if err != nil {
 		return err
@@ -161,11 +165,13 @@ func (o *pushOptions) run(cmd *cobra.Command, g *globalOptions, s *streams, args
 	}
 	mask := policy.hook()
 
+	prog := newProgress(ctx, s, "secrets pushed", nil)
 	res, runErr := secretpush.Run(ctx, client, writer.Layout{Root: o.root, Out: o.out}, secretpush.Options{
 		Connectors: conns, All: o.all, DryRun: o.dryRun, Clean: o.clean,
 		Concurrency: o.concurrency, Mask: mask,
-		Project: client.Project(), Location: g.location,
+		Project: client.Project(), Location: g.location, Progress: prog.update,
 	})
+	prog.finish()
 	if res == nil {
 		return runErr
 	}
@@ -175,6 +181,7 @@ func (o *pushOptions) run(cmd *cobra.Command, g *globalOptions, s *streams, args
 	if err := printPushResult(s.stdout, o.output, res, stats, policy.exemptedPaths()); err != nil {
 		return err
 	}
+	reportToActions(ctx, s, pushSummary(res, pushTotals(res, stats)), nil)
 	if err := appendSummary(s.getenv, exemptionsMarkdown("push", policy.exemptedPaths())); err != nil {
 		zerolog.Ctx(ctx).Warn().Err(err).Msg("the step summary was not written")
 	}
@@ -208,9 +215,8 @@ func logPushSummary(log *zerolog.Logger, res *secretpush.Result, st gsm.Stats) {
 			log.Warn().Str("secret", p.Secret).Msg(p.Warning)
 		}
 	}
-	for _, f := range res.Failed {
-		log.Error().Str("secret", f.Secret).Str("connector", f.Connector).Str("path", f.Path).Msg(f.Err.Error())
-	}
+	// Each failure is printed once, in the summary on stdout (and as an
+	// annotation under Actions), not also as a log line.
 	log.Debug().Int("pushed", len(res.Pushed)).Int("unchanged", len(res.Unchanged)).Int("failed", len(res.Failed)).
 		Int64("read_requests", st.ReadRequests).Int64("access_requests", st.AccessRequests).
 		Int64("write_requests", st.WriteRequests).Int64("retries", st.Retries).Msg("push finished")
@@ -224,10 +230,8 @@ type pushReport struct {
 }
 
 func printPushResult(w io.Writer, output string, res *secretpush.Result, st gsm.Stats, exempt []string) error {
-	if output == "json" {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(pushReport{Result: res, Cost: st, MaskExempt: exempt})
+	if output == outputJSON {
+		return writeJSON(w, pushReport{Result: res, Cost: st, MaskExempt: exempt})
 	}
 	var b strings.Builder
 	for _, p := range res.Planned {
@@ -267,18 +271,23 @@ func printPushResult(w io.Writer, output string, res *secretpush.Result, st gsm.
 	if len(exempt) > 0 {
 		fmt.Fprintf(&b, "not masked (--mask-except-key): %s\n", strings.Join(exempt, ", "))
 	}
+	b.WriteString(pushTotals(res, st) + "\n")
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// pushTotals is the summary's last line: counts and the run's cost.
+func pushTotals(res *secretpush.Result, st gsm.Stats) string {
 	verb, n := "pushed", len(res.Pushed)
 	if res.DryRun {
 		verb, n = "would push", len(res.Planned)
 	}
-	fmt.Fprintf(&b, "%s %d %s, %d unchanged, %d failed; cost: %d read %s, %d access %s, %d write %s, %d %s\n",
+	return fmt.Sprintf("%s %d %s, %d unchanged, %d failed; cost: %d read %s, %d access %s, %d write %s, %d %s",
 		verb, n, plural(n, "secret", "secrets"), len(res.Unchanged), len(res.Failed),
 		st.ReadRequests, plural(int(st.ReadRequests), "request", "requests"),
 		st.AccessRequests, plural(int(st.AccessRequests), "request", "requests"),
 		st.WriteRequests, plural(int(st.WriteRequests), "request", "requests"),
 		st.Retries, plural(int(st.Retries), "retry", "retries"))
-	_, err := io.WriteString(w, b.String())
-	return err
 }
 
 func pushPaths(p secretpush.Push) string {

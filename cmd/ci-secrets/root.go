@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -111,6 +110,17 @@ func run(args []string, s *streams) int {
 	case errors.As(err, &ue), errors.Is(err, gsm.ErrConfig), !started:
 		code = exitUsage
 	}
+	if f := root.PersistentFlags().Lookup("log-format"); f != nil && f.Value.String() == "json" {
+		// Under --log-format json every stderr line is a JSON object, the
+		// final verdict too, so a log pipeline never meets a stray text line.
+		final := zerolog.New(s.stderr).With().Timestamp().Logger()
+		ev := final.Error().Int("exit_code", code)
+		if !started {
+			ev = ev.Str("hint", "run 'ci-secrets --help' for usage")
+		}
+		ev.Msg(sanitizeLines(err.Error()))
+		return code
+	}
 	// The message may quote a server (its error text, a name it sent).
 	fmt.Fprintf(s.stderr, "ci-secrets: %s\n", sanitizeLines(err.Error()))
 	if !started {
@@ -135,7 +145,7 @@ a local emulator of the Secret Manager API for trying it without a GCP account.`
 
   # In CI, before a connector's tests:
   ci-secrets sync source-s3`,
-		Version:       version(),
+		Version:       readBuildInfo().Version,
 		SilenceErrors: true,
 		SilenceUsage:  true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
@@ -150,9 +160,11 @@ a local emulator of the Secret Manager API for trying it without a GCP account.`
 			return nil
 		},
 	}
+	root.SetVersionTemplate(versionTemplate())
 	root.SetOut(s.stdout)
 	root.SetErr(s.stderr)
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
+	root.SetFlagErrorFunc(flagError)
+	root.SuggestionsMinimumDistance = 2
 	pf := root.PersistentFlags()
 	pf.StringVar(&g.project, "project", "", "GCP project holding the secrets (env GCP_PROJECT_ID, GOOGLE_CLOUD_PROJECT, or the key's project_id)")
 	pf.StringVar(&g.location, "location", "", "location of regional secrets, e.g. us-central1 (empty: global secrets)")
@@ -170,6 +182,7 @@ a local emulator of the Secret Manager API for trying it without a GCP account.`
 		newDoctorCmd(g, s),
 		newEmulatorCmd(s),
 		newExecCmd(g, s), newCleanCmd(g, s),
+		newVersionCmd(s),
 	)
 	// cobra checks required flags after the persistent pre-run, so "started"
 	// means the command's own RunE was reached.
@@ -182,34 +195,6 @@ a local emulator of the Secret Manager API for trying it without a GCP account.`
 		}
 	}
 	return root
-}
-
-// version is the module version `go install ...@vX` recorded, or the VCS
-// revision of a build from a checkout.
-func version() string {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "unknown"
-	}
-	v := bi.Main.Version
-	var rev, modified string
-	for _, s := range bi.Settings {
-		switch s.Key {
-		case "vcs.revision":
-			rev = s.Value
-		case "vcs.modified":
-			if s.Value == "true" {
-				modified = "+dirty"
-			}
-		}
-	}
-	if (v == "" || v == "(devel)") && rev != "" {
-		return "devel " + rev[:min(12, len(rev))] + modified
-	}
-	if v == "" {
-		return "(devel)"
-	}
-	return v
 }
 
 func newLogger(s *streams, level, format string) (zerolog.Logger, error) {

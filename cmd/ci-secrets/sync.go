@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/airbytehq/ci-secrets/ghactions"
 	"github.com/airbytehq/ci-secrets/gsm"
+	"github.com/airbytehq/ci-secrets/internal/suggest"
 	"github.com/airbytehq/ci-secrets/labels"
 	"github.com/airbytehq/ci-secrets/secretexec"
 	"github.com/airbytehq/ci-secrets/secretsync"
@@ -31,6 +31,10 @@ type syncOptions struct {
 	mask        string
 	maskFile    string
 	maskExcept  []string
+
+	// skip, set by the run from the checkout, names the connectors --all
+	// leaves out because their folder is not in the checkout.
+	skip func(connector string) bool
 }
 
 func newSyncCmd(g *globalOptions, s *streams) *cobra.Command {
@@ -42,7 +46,14 @@ func newSyncCmd(g *globalOptions, s *streams) *cobra.Command {
 a connector, verify its checksum, and write it whole to
 airbyte-integrations/connectors/<connector>/secrets/<filename>.json (or under
 bases/ when that connector folder exists there), mode 0600 in a 0700 folder
-with a .gitignore. In GitHub Actions every value is masked in the log first.
+with a .gitignore. In GitHub Actions every value is masked in the log first,
+and a step summary, one error annotation per failure and the step outputs
+paths, count and failed are written.
+
+Mistakes are named: a --root without airbyte-integrations/ and a named
+connector without a folder in the checkout are warned about; --all skips
+connectors that are not in the checkout (one warning names them); a --root
+inside a connector's folder is refused (pass --out secrets there).
 
 Exit status: 0 all written; 1 any secret failed (the others are still
 written, the summary names each failure); 2 bad flags or configuration;
@@ -68,7 +79,7 @@ func (o *syncOptions) addFlags(f *pflag.FlagSet) {
 	f.StringVar(&o.out, "out", "", "write the files of one connector straight into this folder (e.g. secrets)")
 	f.BoolVar(&o.dryRun, "dry-run", false, "show what would be written where; read no secret value, write nothing")
 	f.BoolVar(&o.require, "require", false, "fail when a named connector has no secret (default: warn)")
-	f.StringVarP(&o.output, "output", "o", "text", "summary format: text or json")
+	f.StringVarP(&o.output, "output", "o", "text", "summary format: text (or table) or json")
 	f.IntVar(&o.concurrency, "concurrency", secretsync.DefaultConcurrency, fmt.Sprintf("parallel secret reads (1-%d)", secretsync.MaxConcurrency))
 	f.StringVar(&o.mask, "mask", "auto", "print ::add-mask:: for secret values: auto (when GITHUB_ACTIONS=true), always, never")
 	f.StringVar(&o.maskFile, "mask-file", "", "append the ::add-mask:: lines to this file instead of stdout")
@@ -82,9 +93,11 @@ func (o *syncOptions) validate(args []string) ([]string, error) {
 	if !o.all && len(args) == 0 {
 		return nil, usageErrorf("name at least one connector (e.g. ci-secrets sync source-s3) or pass --all")
 	}
-	if o.output != "text" && o.output != "json" {
-		return nil, usageErrorf("--output %q is not one of text, json", o.output)
+	out, err := parseOutput(o.output)
+	if err != nil {
+		return nil, err
 	}
+	o.output = out
 	if o.concurrency < 1 || o.concurrency > secretsync.MaxConcurrency {
 		return nil, usageErrorf("--concurrency %d is out of range: use 1 to %d", o.concurrency, secretsync.MaxConcurrency)
 	}
@@ -130,6 +143,10 @@ func (o *syncOptions) run(cmd *cobra.Command, g *globalOptions, s *streams, args
 		return err
 	}
 	defer closeMask()
+	layout := writer.Layout{Root: o.root, Out: o.out}
+	if o.skip, err = checkPlace(ctx, "sync", layout, conns, o.all); err != nil {
+		return err
+	}
 	client, err := g.client(ctx, s)
 	if err != nil {
 		return err
@@ -142,7 +159,9 @@ func (o *syncOptions) run(cmd *cobra.Command, g *globalOptions, s *streams, args
 			zerolog.Ctx(ctx).Warn().Err(err).Msg("could not finish the clean-up of an earlier exec run; run `ci-secrets clean` to see why")
 		}
 	}
-	res, runErr := o.syncWith(ctx, client, conns, o.dryRun, policy.hook())
+	prog := newProgress(ctx, s, "secrets read", nil)
+	res, runErr := o.syncWith(ctx, client, conns, o.dryRun, policy.hook(), prog.update)
+	prog.finish()
 	if runErr != nil {
 		return runErr
 	}
@@ -152,6 +171,7 @@ func (o *syncOptions) run(cmd *cobra.Command, g *globalOptions, s *streams, args
 	if err := printSyncResult(s.stdout, o.output, res, stats, policy.exemptedPaths()); err != nil {
 		return err
 	}
+	reportToActions(ctx, s, syncSummary(res, syncTotals(res, stats)), syncOutputs(res))
 	if err := appendSummary(s.getenv, exemptionsMarkdown("sync", policy.exemptedPaths())); err != nil {
 		zerolog.Ctx(ctx).Warn().Err(err).Msg("the step summary was not written")
 	}
@@ -192,12 +212,12 @@ func (o *syncOptions) maskPolicy(cmd *cobra.Command, s *streams, collect bool) (
 }
 
 // syncWith lists the project's CI secrets and syncs conns.
-func (o *syncOptions) syncWith(ctx context.Context, client *gsm.Client, conns []string, dryRun bool, mask func([]byte) error) (*secretsync.Result, error) {
+func (o *syncOptions) syncWith(ctx context.Context, client *gsm.Client, conns []string, dryRun bool, mask func([]byte) error, progress func(done, total int)) (*secretsync.Result, error) {
 	entries, err := o.entries(ctx, client)
 	if err != nil {
 		return nil, err
 	}
-	return o.syncEntries(ctx, client, entries, conns, dryRun, mask)
+	return o.syncEntries(ctx, client, entries, conns, dryRun, mask, progress)
 }
 
 // entries lists the project's CI secrets, warning when there are none.
@@ -218,12 +238,17 @@ func (o *syncOptions) entries(ctx context.Context, client *gsm.Client) ([]labels
 }
 
 // syncEntries syncs conns from listed entries (exec plans with dryRun,
-// then syncs for real, from one listing).
-func (o *syncOptions) syncEntries(ctx context.Context, client *gsm.Client, entries []labels.Entry, conns []string, dryRun bool, mask func([]byte) error) (*secretsync.Result, error) {
-	return secretsync.Run(ctx, client, writer.Layout{Root: o.root, Out: o.out}, entries, secretsync.Options{
+// then syncs for real, from one listing). progress may be nil.
+func (o *syncOptions) syncEntries(ctx context.Context, client *gsm.Client, entries []labels.Entry, conns []string, dryRun bool, mask func([]byte) error, progress func(done, total int)) (*secretsync.Result, error) {
+	layout := writer.Layout{Root: o.root, Out: o.out}
+	res, err := secretsync.Run(ctx, client, layout, entries, secretsync.Options{
 		Connectors: conns, All: o.all, DryRun: dryRun, Require: o.require,
-		Concurrency: o.concurrency, Mask: mask,
+		Concurrency: o.concurrency, Mask: mask, Progress: progress, Skip: o.skip,
 	})
+	if res != nil && !dryRun {
+		logSkipped(ctx, layout, res.Skipped)
+	}
+	return res, err
 }
 
 // maskWriter opens --mask-file for appending (0600: it holds secret values),
@@ -258,14 +283,9 @@ func dedupe(xs []string) []string {
 	return out
 }
 
+// logSummary logs the totals; each failure is printed once, in the summary
+// on stdout (and as an annotation under Actions), not also as a log line.
 func logSummary(log *zerolog.Logger, res *secretsync.Result, st gsm.Stats) {
-	for _, f := range res.Failed {
-		ev := log.Error().Str("connector", f.Connector)
-		if f.Secret != "" {
-			ev = ev.Str("secret", f.Secret)
-		}
-		ev.Msg(f.Err.Error())
-	}
 	log.Debug().Int("written", len(res.Written)).Int("failed", len(res.Failed)).
 		Int64("read_requests", st.ReadRequests).Int64("access_requests", st.AccessRequests).
 		Int64("fallbacks", st.Fallbacks).Int64("retries", st.Retries).Msg("sync finished")
@@ -279,15 +299,36 @@ type syncReport struct {
 }
 
 func printSyncResult(w io.Writer, output string, res *secretsync.Result, st gsm.Stats, exempt []string) error {
-	if output == "json" {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(syncReport{Result: res, Cost: st, MaskExempt: exempt})
+	if output == outputJSON {
+		return writeJSON(w, syncReport{Result: res, Cost: st, MaskExempt: exempt})
 	}
 	var b strings.Builder
 	for _, f := range res.Planned {
 		fmt.Fprintf(&b, "would write %s (%s)\n", f.Path, f.Secret)
 	}
+	for _, f := range res.Written {
+		status := f.Status
+		if status == "" {
+			status = writer.Wrote
+		}
+		fmt.Fprintf(&b, "%s %s (%s version %s)\n", status, f.Path, f.Secret, f.Version)
+	}
+	for _, m := range res.Missing {
+		fmt.Fprintf(&b, "no secret for connector %s%s\n", m, suggest.DidYouMean(m, res.Suggestions[m]))
+	}
+	for _, f := range res.Failed {
+		fmt.Fprintf(&b, "FAILED %s: %s\n", failureName(f), strings.ReplaceAll(f.Err.Error(), "\n", "; "))
+	}
+	if len(exempt) > 0 {
+		fmt.Fprintf(&b, "not masked (--mask-except-key): %s\n", strings.Join(exempt, ", "))
+	}
+	b.WriteString(syncTotals(res, st) + "\n")
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// syncTotals is the summary's last line: counts and the run's cost.
+func syncTotals(res *secretsync.Result, st gsm.Stats) string {
 	counts := map[writer.Status]int{}
 	for _, f := range res.Written {
 		status := f.Status
@@ -295,16 +336,6 @@ func printSyncResult(w io.Writer, output string, res *secretsync.Result, st gsm.
 			status = writer.Wrote
 		}
 		counts[status]++
-		fmt.Fprintf(&b, "%s %s (%s version %s)\n", status, f.Path, f.Secret, f.Version)
-	}
-	for _, m := range res.Missing {
-		fmt.Fprintf(&b, "no secret for connector %s\n", m)
-	}
-	for _, f := range res.Failed {
-		fmt.Fprintf(&b, "FAILED %s: %s\n", failureName(f), strings.ReplaceAll(f.Err.Error(), "\n", "; "))
-	}
-	if len(exempt) > 0 {
-		fmt.Fprintf(&b, "not masked (--mask-except-key): %s\n", strings.Join(exempt, ", "))
 	}
 	verb, n, also := "wrote", counts[writer.Wrote]+counts[writer.Replaced], ""
 	if res.DryRun {
@@ -318,14 +349,12 @@ func printSyncResult(w io.Writer, output string, res *secretsync.Result, st gsm.
 	if c := counts[writer.Unchanged]; c > 0 {
 		also += fmt.Sprintf(", %d unchanged", c)
 	}
-	fmt.Fprintf(&b, "%s %d %s%s, %d failed; cost: %d read %s, %d access %s, %d %s, %d %s\n",
+	return fmt.Sprintf("%s %d %s%s, %d failed; cost: %d read %s, %d access %s, %d %s, %d %s",
 		verb, n, plural(n, "file", "files"), also, len(res.Failed),
 		st.ReadRequests, plural(int(st.ReadRequests), "request", "requests"),
 		st.AccessRequests, plural(int(st.AccessRequests), "request", "requests"),
 		st.Fallbacks, plural(int(st.Fallbacks), "fallback", "fallbacks"),
 		st.Retries, plural(int(st.Retries), "retry", "retries"))
-	_, err := io.WriteString(w, b.String())
-	return err
 }
 
 func plural(n int, one, many string) string {
