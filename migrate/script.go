@@ -162,6 +162,10 @@ type Helper struct {
 	File        int
 	DefaultFile string
 	Shape       int
+
+	// targets are the body's write targets as templates over its
+	// positional parameters (helperTargets); nil when unknown.
+	targets []string
 }
 
 // knownHelpers are the registration functions of the historical scripts,
@@ -518,6 +522,10 @@ func (a *analyzer) helperCall(st *syntax.Stmt, c *syntax.CallExpr, h Helper) fin
 		return unrecognized(a, st, a.touched(st), "the connector name "+quoteText(a.wordText(connW))+" is not a literal")
 	}
 	conn := cv.text
+	if out, ok := h.outsideTarget(a.literalArgs(args)); ok {
+		p := secretsPath{file: path.Base(out), outside: truncate(out)}
+		return a.finish(st, h.Name, h.Shape, p, a.classifyValue(args[h.Value-1]))
+	}
 	if err := labels.ValidateConnector(conn); err != nil {
 		return unrecognized(a, st, a.touched(st), "the connector "+quoteText(conn)+" is not a valid connector name")
 	}
