@@ -239,6 +239,7 @@ func BuildReport(s *Script, inventory []labels.Entry, opts Options) *Report {
 	r.Warnings = append(r.Warnings, skippedWarnings(opts.Skipped)...)
 	idx := newIndex(inventory)
 	steps := wf.findScriptSteps(s.Name)
+	wf = wf.withRunInputs(steps)
 	r.Unrecognized, r.Plumbing = splitPlumbing(s.Unrecognized, wf, steps)
 	if wf != nil && !steps.found() && (len(wf.EnvMappings) > 0 || len(wf.References) > 0) {
 		r.Warnings = append(r.Warnings, noScriptStepWarning(steps.base))
