@@ -133,7 +133,6 @@ func (a *analyzer) scanFunctions(f *syntax.File) {
 		if d, ok := decls[name]; ok {
 			h = inferHelper(d.decl, h)
 			h.Defined = true
-			h.targets = knownTargets(d.decl)
 			d.isHelper = true
 		}
 		a.helpers[name] = h
@@ -166,10 +165,10 @@ func (a *analyzer) scanFunctions(f *syntax.File) {
 		name := ff.decl.Name.Value
 		h := inferHelper(ff.decl, Helper{Name: name, Connector: 1, Value: 2, File: 3, DefaultFile: "config.json", Shape: 2})
 		h.Defined = true
-		h.targets = knownTargets(ff.decl)
 		a.helpers[name] = h
 		queue = append(queue, callers[name]...)
 	}
+	resolveTargets(a.helpers, decls)
 	for _, h := range a.helpers {
 		a.s.Helpers = append(a.s.Helpers, h)
 	}

@@ -2,6 +2,7 @@ package migrate
 
 import (
 	"path"
+	"sort"
 	"strings"
 
 	"mvdan.cc/sh/v3/syntax"
@@ -22,12 +23,21 @@ const argMark = "\x01"
 const maxTemplates = 8
 
 // helperTargets lists the templates of the files a function body writes
-// (output redirections), over its positional parameters ($1 -> argMark+"1").
-// ok is false when a write target cannot be read (a computed path): the
-// caller then keeps the conventional connectors/ reading.
-func helperTargets(d *syntax.FuncDecl) (targets []string, ok bool) {
+// (output redirections, and the files of the helpers it calls, as helper
+// resolves them), over its positional parameters ($1 ->
+// argMark+"1"). ok is false when a write target cannot be read (a computed
+// path, a helper whose targets are unknown): the caller then keeps the
+// conventional connectors/ reading.
+func helperTargets(d *syntax.FuncDecl, helper func(name string) (Helper, bool)) (targets []string, ok bool) {
 	vals := map[string][]string{} // body variable -> templates it may hold
 	ok = true
+	add := func(t []string) {
+		for _, s := range t {
+			if !strings.HasPrefix(s, "/dev/") {
+				targets = unionCapped(targets, []string{s})
+			}
+		}
+	}
 	syntax.Walk(d.Body, func(n syntax.Node) bool {
 		switch n := n.(type) {
 		case *syntax.FuncDecl:
@@ -41,15 +51,17 @@ func helperTargets(d *syntax.FuncDecl) (targets []string, ok bool) {
 		case *syntax.Stmt:
 			if out := outputRedirect(n.Redirs); out != nil {
 				t, known := templates(out.Word, vals)
-				if !known {
-					ok = false
-					return true
-				}
-				for _, s := range t {
-					if !strings.HasPrefix(s, "/dev/") {
-						targets = unionCapped(targets, []string{s})
-					}
-				}
+				ok = ok && known
+				add(t)
+			}
+		case *syntax.CallExpr:
+			if len(n.Args) == 0 || n.Args[0].Lit() == d.Name.Value {
+				return true
+			}
+			if callee, isHelper := helper(n.Args[0].Lit()); isHelper {
+				t, known := calleeTargets(callee, n.Args[1:], vals)
+				ok = ok && known
+				add(t)
 			}
 		}
 		return true
@@ -57,22 +69,62 @@ func helperTargets(d *syntax.FuncDecl) (targets []string, ok bool) {
 	return targets, ok && len(targets) > 0
 }
 
+// calleeTargets are a called helper's targets with its parameters replaced
+// by the caller's arguments (themselves templates over the caller's).
+func calleeTargets(callee Helper, args []*syntax.Word, vals map[string][]string) ([]string, bool) {
+	if len(callee.targets) == 0 {
+		return nil, false
+	}
+	var out []string
+	for _, t := range callee.targets {
+		alts := []string{""}
+		for {
+			i := strings.Index(t, argMark)
+			if i < 0 {
+				break
+			}
+			n := int(t[i+1] - '0')
+			var arg []string
+			switch {
+			case n >= 1 && n <= len(args):
+				a, known := templates(args[n-1], vals)
+				if !known {
+					return nil, false
+				}
+				arg = a
+			case n == callee.File && callee.DefaultFile != "":
+				arg = []string{callee.DefaultFile}
+			default:
+				return nil, false
+			}
+			alts = crossCapped(alts, []string{t[:i]})
+			alts = crossCapped(alts, arg)
+			t = t[i+2:]
+		}
+		out = unionCapped(out, crossCapped(alts, []string{t}))
+	}
+	return out, true
+}
+
+// crossCapped is every a+b, at most maxTemplates of them.
+func crossCapped(as, bs []string) []string {
+	var out []string
+	for _, a := range as {
+		for _, b := range bs {
+			if len(out) < maxTemplates {
+				out = append(out, a+b)
+			}
+		}
+	}
+	return out
+}
+
 // templates evaluates a word in a helper body; known is false when a part
 // is neither literal, a positional parameter nor a body variable.
 func templates(w *syntax.Word, vals map[string][]string) ([]string, bool) {
 	out := []string{""}
 	var add func(parts []syntax.WordPart) bool
-	appendAll := func(alts []string) {
-		var next []string
-		for _, o := range out {
-			for _, a := range alts {
-				if len(next) < maxTemplates {
-					next = append(next, o+a)
-				}
-			}
-		}
-		out = next
-	}
+	appendAll := func(alts []string) { out = crossCapped(out, alts) }
 	add = func(parts []syntax.WordPart) bool {
 		for _, p := range parts {
 			switch p := p.(type) {
@@ -206,12 +258,41 @@ func (a *analyzer) literalArgs(args []*syntax.Word) []string {
 	return out
 }
 
-// knownTargets are helperTargets when every target of the body is known.
-func knownTargets(d *syntax.FuncDecl) []string {
-	if t, ok := helperTargets(d); ok {
-		return t
+// resolveTargets fills in the helpers' targets, each body once: a helper
+// is resolved after the helpers it calls (depth first, memoised), so that a
+// wrapper of a wrapper costs no more than its body. A helper in a call
+// cycle sees its callee as unknown, which keeps the connectors/ reading.
+func resolveTargets(helpers map[string]Helper, decls map[string]*funcFacts) {
+	const (
+		unseen = iota
+		open
+		done
+	)
+	state := map[string]int{}
+	var resolve func(name string) (Helper, bool)
+	resolve = func(name string) (Helper, bool) {
+		h, ok := helpers[name]
+		if !ok || state[name] != unseen {
+			return h, ok
+		}
+		state[name] = open
+		if d, defined := decls[name]; defined && h.Defined {
+			if t, known := helperTargets(d.decl, resolve); known {
+				h.targets = t
+				helpers[name] = h
+			}
+		}
+		state[name] = done
+		return h, true
 	}
-	return nil
+	names := make([]string, 0, len(helpers))
+	for name := range helpers {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		resolve(name)
+	}
 }
 
 // safeArg: a file argument is a plain file name; any other argument is a

@@ -3,6 +3,7 @@ package migrate
 import (
 	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -41,10 +42,7 @@ write_connector_creds source-new "$NEW_CREDS"
 write_connector_creds base-normalization "$NORM_CREDS" bq.json
 write_standard_creds "../../etc" "$EVIL_CREDS"
 `)
-	var got []string
-	for _, r := range s.Registrations {
-		got = append(got, fmt.Sprintf("%d %s %s %s", r.Line, r.Kind, r.Variable, r.Path))
-	}
+	got := regLines(s)
 	want := []string{
 		"22 outside OLD_CREDS airbyte-integrations/source-old/secrets/config.json",
 		"23 outside OLD_OAUTH_CREDS airbyte-integrations/source-old/secrets/oauth.json",
@@ -86,4 +84,47 @@ write_standard_creds "../../etc" "$EVIL_CREDS"
 	if want := []string{"NEW_CREDS"}; !reflect.DeepEqual(del, want) {
 		t.Errorf("to delete %v, want %v", del, want)
 	}
+}
+
+// TestWrapperOfOutsideHelper: a helper that only calls a helper writing
+// outside the connector folders writes outside too, with its own argument
+// order and default file; a wrapper of a connectors/ writer stays one, and
+// so does a long chain of wrappers (each body read once) and a cycle.
+func TestWrapperOfOutsideHelper(t *testing.T) {
+	var chain strings.Builder
+	chain.WriteString("w0() { echo \"$2\" > \"singer/$1/secrets/config.json\"; }\n")
+	const n = 2000
+	for i := 1; i <= n; i++ {
+		fmt.Fprintf(&chain, "w%d() { w%d \"$1\" \"$2\"; }\n", i, i-1)
+	}
+	s := parse(t, `#!/usr/bin/env bash
+write_old() { echo "$3" > "airbyte-integrations/$1/secrets/$2"; }
+write_standard_creds() { write_old "$1" "${3:-main.json}" "$2"; }
+to_disk() { echo "$3" > "airbyte-integrations/connectors/$1/secrets/$2"; }
+read_secrets() { to_disk "$1" "${3:-config.json}" "$2"; }
+ping() { pong "$1" "$2"; echo "$2" > "x/$1/secrets/c.json"; }
+pong() { ping "$1" "$2"; }
+write_standard_creds source-old "$OLD_CREDS"
+read_secrets source-new "$NEW_CREDS"
+pong source-p "$P_CREDS"
+`+chain.String()+fmt.Sprintf("w%d tap-x \"$TAP_CREDS\"\n", n))
+	got := regLines(s)
+	want := []string{
+		"8 outside OLD_CREDS airbyte-integrations/source-old/secrets/main.json",
+		"9 verbatim NEW_CREDS airbyte-integrations/connectors/source-new/secrets/config.json",
+		"10 verbatim P_CREDS airbyte-integrations/connectors/source-p/secrets/config.json",
+		fmt.Sprintf("%d outside TAP_CREDS singer/tap-x/secrets/config.json", 12+n),
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("registrations:\n got %q\nwant %q", got, want)
+	}
+}
+
+// regLines are the registrations as "LINE KIND VARIABLE PATH".
+func regLines(s *Script) []string {
+	var out []string
+	for _, r := range s.Registrations {
+		out = append(out, fmt.Sprintf("%d %s %s %s", r.Line, r.Kind, r.Variable, r.Path))
+	}
+	return out
 }
