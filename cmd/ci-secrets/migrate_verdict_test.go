@@ -51,9 +51,11 @@ func loadMigrateRepo(t *testing.T, path string) (migrateRepo, bool) {
 		for i := 0; i+1 < len(f); i++ {
 			switch f[i] {
 			case "--seed":
-				r.seed = filepath.Join(r.cwd, strings.TrimPrefix(f[i+1], "$WORK/"))
-				if strings.HasPrefix(f[i+1], "$WORK/") {
-					r.seed = strings.TrimPrefix(f[i+1], "$WORK/")
+				// $WORK is the archive's root; other paths are from the cwd.
+				if rest, ok := strings.CutPrefix(f[i+1], "$WORK/"); ok {
+					r.seed = rest
+				} else {
+					r.seed = filepath.Join(r.cwd, f[i+1])
 				}
 			case "--script":
 				r.script = f[i+1]
