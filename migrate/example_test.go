@@ -43,7 +43,7 @@ read_secrets source-stripe "$STRIPE_CREDS" "config_oauth.json"
 	// LINE  CONNECTOR   FILE         TEXT
 	// 6     source-old  config.json  # read_secrets source-old "$OLD_CREDS"
 	//
-	// SAFE TO DELETE as far as the script goes (workflows not checked: pass --workflows)
+	// SAFE TO DELETE as far as the script goes (workflows not checked: pass --workflows; once the script no longer reads them: run --rewrite first)
 	// warning: no workflows were read: GitHub secrets are assumed to be named like the script's variables, and a workflow may still read them; pass --workflows DIR (from the repository root, .github/workflows is read by default) before deleting
 	// gh secret delete S3_CREDS
 	//

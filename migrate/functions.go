@@ -168,6 +168,7 @@ func (a *analyzer) scanFunctions(f *syntax.File) {
 		a.helpers[name] = h
 		queue = append(queue, callers[name]...)
 	}
+	resolveTargets(a.helpers, decls)
 	for _, h := range a.helpers {
 		a.s.Helpers = append(a.s.Helpers, h)
 	}

@@ -46,11 +46,21 @@ func (e *InputError) Is(target error) bool { return target == ErrBadInput }
 // over MaxScriptSize, and everything ReadScript refuses. It stops with
 // ctx's error once ctx is cancelled.
 func ReadScriptFile(ctx context.Context, path string) (*Script, error) {
+	p, err := ParseScriptFile(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	return p.Analyze(ctx)
+}
+
+// ParseScriptFile is the first half of ReadScriptFile: read and parse, no
+// analysis yet.
+func ParseScriptFile(ctx context.Context, path string) (*ParsedScript, error) {
 	data, err := readTextFile(path, "script", "tools/bin/ci_credentials.sh")
 	if err != nil {
 		return nil, err
 	}
-	return ReadScriptContext(ctx, path, data)
+	return ParseScript(ctx, path, data)
 }
 
 // readTextFile reads a bounded regular file, with errors that name it.

@@ -163,15 +163,60 @@ func (r *Report) manualEditLines() []string {
 	return out
 }
 
-// deleteTitle heads the gh secret delete lines: how far they were checked.
+// deleteTitle heads the gh secret delete lines: how far they were checked,
+// and whether they wait for --rewrite (true before it, not after it).
 func (r *Report) deleteTitle() string {
-	switch {
-	case !r.WorkflowsChecked:
-		return "SAFE TO DELETE as far as the script goes (workflows not checked: pass --workflows)"
-	case r.Actions != nil && r.Actions.GitHub != nil:
-		return "SAFE TO DELETE (still in " + r.Actions.GitHub.Repo + "; once the script no longer reads them: run --rewrite first)"
+	if !r.WorkflowsChecked {
+		return "SAFE TO DELETE as far as the script goes (workflows not checked: pass --workflows; " + r.rewriteClause() + ")"
 	}
-	return "SAFE TO DELETE (once the script no longer reads them: run --rewrite first)"
+	if r.Actions != nil && r.Actions.GitHub != nil {
+		return "SAFE TO DELETE (still in " + r.Actions.GitHub.Repo + "; " + r.rewriteClause() + ")"
+	}
+	return "SAFE TO DELETE (" + r.rewriteClause() + ")"
+}
+
+// rewriteClause says when the delete lines may run, from the state of the
+// script: its lines still read them (run --rewrite first), only markers
+// are left (--rewrite removed them), or some of each (marked per line).
+func (r *Report) rewriteClause() string {
+	pending := 0
+	for _, d := range r.ToDelete {
+		if d.ScriptReads {
+			pending++
+		}
+	}
+	switch pending {
+	case len(r.ToDelete):
+		return "once the script no longer reads them: run --rewrite first"
+	case 0:
+		return "the script no longer reads them: --rewrite removed their lines"
+	}
+	return "those marked are still read by the script: run --rewrite first; --rewrite removed the others' lines"
+}
+
+// pendingNote marks, when only some delete lines wait for --rewrite, those
+// that do.
+func (r *Report) pendingNote(d Deletion) string {
+	if !d.ScriptReads {
+		return ""
+	}
+	for _, o := range r.ToDelete {
+		if !o.ScriptReads {
+			return "  # after --rewrite: the script still reads " + strings.Join(d.Variables, ", ")
+		}
+	}
+	return ""
+}
+
+// mdRewriteSentence is rewriteClause for the Markdown report.
+func (r *Report) mdRewriteSentence() string {
+	switch c := r.rewriteClause(); {
+	case strings.HasPrefix(c, "once"):
+		return "once the script no longer reads them (rewrite first)"
+	case strings.HasPrefix(c, "the script"):
+		return "the script no longer reads them (`--rewrite` removed their lines)"
+	}
+	return "those marked are still read by the script (rewrite first); `--rewrite` removed the others' lines"
 }
 
 // trailingWarnings are the warnings listed at the end: the one about
@@ -299,7 +344,7 @@ func (r *Report) WriteTable(w io.Writer) error {
 			p("warning: %s\n", NoWorkflowsWarning)
 		}
 		for _, d := range r.ToDelete {
-			p("%s\n", d.Command)
+			p("%s%s\n", d.Command, r.pendingNote(d))
 		}
 		if refs := passedAtLines(r.ToDelete); len(refs) > 0 {
 			p("then remove their env: entries:\n")
@@ -583,16 +628,17 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 		p("\n")
 	}
 	if len(r.ToDelete) > 0 {
+		when := r.mdRewriteSentence()
 		switch {
 		case !r.WorkflowsChecked:
-			p("### Safe to delete as far as the script goes (workflows not checked: pass `--workflows`)\n\n> **Warning:** %s.\n\nOnce the script no longer reads them (rewrite first):\n\n```sh\n", md(NoWorkflowsWarning))
+			p("### Safe to delete as far as the script goes (workflows not checked: pass `--workflows`)\n\n> **Warning:** %s.\n\n%s:\n\n```sh\n", md(NoWorkflowsWarning), upperFirst(when))
 		case r.Actions != nil && r.Actions.GitHub != nil:
-			p("### Safe to delete\n\nStill in %s; once the script no longer reads them (rewrite first):\n\n```sh\n", code(r.Actions.GitHub.Repo))
+			p("### Safe to delete\n\nStill in %s; %s:\n\n```sh\n", code(r.Actions.GitHub.Repo), when)
 		default:
-			p("### Safe to delete\n\nOnce the script no longer reads them (rewrite first):\n\n```sh\n")
+			p("### Safe to delete\n\n%s:\n\n```sh\n", upperFirst(when))
 		}
 		for _, d := range r.ToDelete {
-			p("%s\n", d.Command)
+			p("%s%s\n", d.Command, r.pendingNote(d))
 		}
 		p("```\n\n")
 		if refs := passedAtLines(r.ToDelete); len(refs) > 0 {
@@ -649,4 +695,11 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+func upperFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }

@@ -84,6 +84,10 @@ type Deletion struct {
 	// secret, are the env: entries still handing it to the script: remove
 	// them with it.
 	PassedAt []Reference `json:"passed_at,omitempty"`
+	// ScriptReads: the script still has registration lines reading the
+	// secret (served, so --rewrite removes them): delete it only after
+	// the rewrite. False once only marker comments are left.
+	ScriptReads bool `json:"script_reads"`
 }
 
 // Summary counts the report.
@@ -235,6 +239,7 @@ func BuildReport(s *Script, inventory []labels.Entry, opts Options) *Report {
 	r.Warnings = append(r.Warnings, skippedWarnings(opts.Skipped)...)
 	idx := newIndex(inventory)
 	steps := wf.findScriptSteps(s.Name)
+	wf = wf.withRunInputs(steps)
 	r.Unrecognized, r.Plumbing = splitPlumbing(s.Unrecognized, wf, steps)
 	if wf != nil && !steps.found() && (len(wf.EnvMappings) > 0 || len(wf.References) > 0) {
 		r.Warnings = append(r.Warnings, noScriptStepWarning(steps.base))
@@ -339,6 +344,8 @@ func BuildReport(s *Script, inventory []labels.Entry, opts Options) *Report {
 	r.ToDelete = deletions(toDelete, opts.Repo, "")
 	addPassedAt(r.ToDelete, r.Variables, wf, steps)
 	r.AssumedToDelete = deletions(assumedDelete, opts.Repo, "name assumed: no workflow passes ")
+	markScriptReads(r.ToDelete, r.Variables)
+	markScriptReads(r.AssumedToDelete, r.Variables)
 	r.Summary.AssumedToDelete = len(r.AssumedToDelete)
 	if wf == nil && len(r.ToDelete) > 0 {
 		r.Warnings = append(r.Warnings, NoWorkflowsWarning)
@@ -459,6 +466,20 @@ func addPassedAt(ds []Deletion, vars []Variable, wf *Workflows, steps *scriptSte
 			if m.Secret == d.Secret && gone[m.Env] && steps.reaches(m.File, m.scope) {
 				d.PassedAt = append(d.PassedAt, Reference{File: m.File, Line: m.Line, Context: m.Context, Secret: m.Secret})
 			}
+		}
+	}
+}
+
+// markScriptReads sets ScriptReads on the deletions whose variables the
+// script still reads through registration lines.
+func markScriptReads(ds []Deletion, vars []Variable) {
+	reads := map[string]bool{}
+	for _, v := range vars {
+		reads[v.Name] = v.Registrations > 0
+	}
+	for i := range ds {
+		for _, name := range ds[i].Variables {
+			ds[i].ScriptReads = ds[i].ScriptReads || reads[name]
 		}
 	}
 }

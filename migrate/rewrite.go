@@ -82,7 +82,8 @@ var ErrScriptChanged = errors.New("the script changed since it was read")
 // registrations that cannot go that way are listed as kept, with the reason.
 //
 // Unless dryRun, the file is replaced atomically (temporary file in the
-// same folder, renamed), keeping its mode; it is refused if it is not a
+// same folder, renamed), keeping its mode, and the report's delete lines no
+// longer wait for the rewrite (Deletion.ScriptReads); it is refused if it is not a
 // regular file or changed since it was read. Running it again changes
 // nothing: the removed registrations are gone from the next report.
 func Rewrite(r *Report, dryRun bool) (*RewriteResult, error) {
@@ -148,6 +149,13 @@ func Rewrite(r *Report, dryRun bool) (*RewriteResult, error) {
 	}
 	if err := replaceFile(s.Name, s.src, newSrc); err != nil {
 		return nil, err
+	}
+	// A deletable secret's registrations are all served and removable:
+	// they are gone now, so its delete line no longer waits for a rewrite.
+	for _, ds := range [][]Deletion{r.ToDelete, r.AssumedToDelete} {
+		for i := range ds {
+			ds[i].ScriptReads = false
+		}
 	}
 	return res, nil
 }

@@ -162,6 +162,10 @@ type Helper struct {
 	File        int
 	DefaultFile string
 	Shape       int
+
+	// targets are the body's write targets as templates over its
+	// positional parameters (helperTargets); nil when unknown.
+	targets []string
 }
 
 // knownHelpers are the registration functions of the historical scripts,
@@ -190,6 +194,24 @@ func ReadScript(name string, src []byte) (*Script, error) {
 // after ctx is cancelled: a hostile script (thousands of nested
 // statements) must not keep an interrupted run alive.
 func ReadScriptContext(ctx context.Context, name string, src []byte) (*Script, error) {
+	p, err := ParseScript(ctx, name, src)
+	if err != nil {
+		return nil, err
+	}
+	return p.Analyze(ctx)
+}
+
+// ParsedScript is a script that parses, before its analysis: the two steps
+// apart let a caller tell (and log) which one a run is in.
+type ParsedScript struct {
+	name string
+	src  []byte
+	file *syntax.File
+}
+
+// ParseScript checks and parses src (named name in errors), as
+// ReadScriptContext does before the analysis.
+func ParseScript(ctx context.Context, name string, src []byte) (*ParsedScript, error) {
 	if err := checkText(name, src); err != nil {
 		return nil, err
 	}
@@ -200,8 +222,14 @@ func ReadScriptContext(ctx context.Context, name string, src []byte) (*Script, e
 	if err != nil {
 		return nil, parseError(name, err)
 	}
-	a := newAnalyzer(ctx, name, src, f)
-	a.run(f)
+	return &ParsedScript{name: name, src: src, file: f}, nil
+}
+
+// Analyze finds the registrations of a parsed script. It stops, returning
+// ctx's error, soon after ctx is cancelled.
+func (p *ParsedScript) Analyze(ctx context.Context) (*Script, error) {
+	a := newAnalyzer(ctx, p.name, p.src, p.file)
+	a.run(p.file)
 	if a.err != nil {
 		return nil, a.err
 	}
@@ -518,6 +546,10 @@ func (a *analyzer) helperCall(st *syntax.Stmt, c *syntax.CallExpr, h Helper) fin
 		return unrecognized(a, st, a.touched(st), "the connector name "+quoteText(a.wordText(connW))+" is not a literal")
 	}
 	conn := cv.text
+	if out, ok := h.outsideTarget(a.literalArgs(args)); ok {
+		p := secretsPath{file: path.Base(out), outside: truncate(out)}
+		return a.finish(st, h.Name, h.Shape, p, a.classifyValue(args[h.Value-1]))
+	}
 	if err := labels.ValidateConnector(conn); err != nil {
 		return unrecognized(a, st, a.touched(st), "the connector "+quoteText(conn)+" is not a valid connector name")
 	}

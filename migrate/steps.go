@@ -25,6 +25,8 @@ type scriptSteps struct {
 	runs []stepRun
 	// passed caches passedToScript: env name -> secrets, sorted.
 	passed map[string][]string
+	// wrappers are the repository scripts found to run the script.
+	wrappers map[string]bool
 }
 
 // found reports whether any step runs the script.
@@ -78,6 +80,7 @@ func (w *Workflows) findScriptSteps(scriptPath string) *scriptSteps {
 	}
 	s.runs = w.runs
 	calls := map[string]bool{} // repository script -> it runs ours
+	s.wrappers = calls
 	for _, r := range w.runs {
 		how := ""
 		if mentionsWord(r.text, s.base, true) {

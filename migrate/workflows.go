@@ -52,6 +52,7 @@ type stepRun struct {
 	scope scope
 	line  int
 	text  string
+	block bool // a block scalar (run: |), whose text starts on the next line
 }
 
 // allSecretsUse says how a place passes every secret at once.
@@ -220,7 +221,7 @@ func (w *Workflows) scalar(file string, n *yaml.Node, path []string) {
 	sc := scopeOf(path)
 	w.texts[file] = append(w.texts[file], n.Value)
 	if len(path) == 5 && path[0] == "jobs" && path[2] == "steps" && path[4] == "run" {
-		w.runs = append(w.runs, stepRun{file: file, scope: sc, line: n.Line, text: n.Value})
+		w.runs = append(w.runs, stepRun{file: file, scope: sc, line: n.Line, text: n.Value, block: n.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0})
 	}
 	if len(path) == 3 && path[0] == "jobs" && path[2] == "uses" {
 		if w.uses[file] == nil {

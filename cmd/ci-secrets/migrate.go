@@ -174,7 +174,13 @@ func (o *migrateOptions) run(cmd *cobra.Command, g *globalOptions, s *streams) e
 		return usageErrorf("--github-repo needs a token in GITHUB_TOKEN (or GH_TOKEN) that may list the repository's Actions secrets")
 	}
 
-	script, err := migrate.ReadScriptFile(ctx, o.script)
+	log.Debug().Str("path", o.script).Msg("reading the script")
+	parsed, err := migrate.ParseScriptFile(ctx, o.script)
+	var script *migrate.Script
+	if err == nil {
+		log.Debug().Str("path", o.script).Msg("analysing the script")
+		script, err = parsed.Analyze(ctx)
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -261,6 +267,11 @@ func (o *migrateOptions) run(cmd *cobra.Command, g *globalOptions, s *streams) e
 			opts.Cost = cost()
 			report = migrate.BuildReport(script, entries, opts)
 		}
+	}
+	// An interrupt that lands after the last request still stops the run
+	// before the script is rewritten (once it is, the report says so).
+	if err := ctx.Err(); err != nil {
+		return err
 	}
 	if o.rewrite {
 		res, err := migrate.Rewrite(report, o.dryRun)
