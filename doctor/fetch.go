@@ -42,10 +42,11 @@ type Accessor interface {
 // Pacer spaces requests to a rate. Its clock and sleep are injectable so
 // the spacing is tested by counting, not by timing.
 type Pacer struct {
-	lim   *rate.Limiter
-	mu    sync.Mutex
-	now   func() time.Time
-	sleep func(context.Context, time.Duration) error
+	lim       *rate.Limiter
+	perMinute int // 0: no limit
+	mu        sync.Mutex
+	now       func() time.Time
+	sleep     func(context.Context, time.Duration) error
 }
 
 // NewPacer allows perMinute requests a minute after a first burst; a
@@ -59,7 +60,7 @@ func newPacer(perMinute int, now func() time.Time, sleep func(context.Context, t
 	if perMinute > 0 {
 		lim = rate.NewLimiter(rate.Limit(float64(perMinute)/60), min(readBurst, perMinute))
 	}
-	return &Pacer{lim: lim, now: now, sleep: sleep}
+	return &Pacer{lim: lim, perMinute: max(perMinute, 0), now: now, sleep: sleep}
 }
 
 // Wait blocks until one more request may go out.

@@ -18,12 +18,19 @@ import (
 // talking to it over gRPC.
 func startStore(t testing.TB, secrets []emulator.SeedSecret, opts emulator.Options) (*gsm.Client, *emulator.Server) {
 	t.Helper()
+	return startBounded(t, secrets, opts, 0)
+}
+
+// startBounded is startStore for a run bounded by timeout (--timeout; 0 is none).
+func startBounded(t testing.TB, secrets []emulator.SeedSecret, opts emulator.Options, timeout time.Duration) (*gsm.Client, *emulator.Server) {
+	t.Helper()
 	addr, srv := emulator.StartForTest(t, &emulator.Seed{Project: "p", Secrets: secrets}, opts)
 	cfg, err := gsm.Resolve(gsm.Settings{Endpoint: addr, Project: "p", Getenv: func(string) string { return "" }})
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg.Retry.Initial = time.Millisecond
+	cfg.Timeout = timeout
 	c, err := gsm.New(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -14,9 +14,11 @@ const maxField = 2000
 // Printable makes text from a server or the repository safe to print on one
 // line of a terminal, a CI log or a Markdown table: control characters, line
 // breaks, invisible and bidirectional format characters and invalid UTF-8
-// become Go escapes (\n, \x1b, \u202e), and a line can never begin with "::"
-// (a GitHub Actions workflow command). It is a small local stand-in for a
-// shared sanitizer in ghactions.
+// become Go escapes (\n, \x1b, \u202e), and the text can never start a
+// GitHub Actions workflow command: the runner takes a line whose first
+// characters after any leading white space are "::" as one, so that ':' is
+// escaped whatever spaces (or no-break spaces) come before it. It is a small
+// local stand-in for a shared sanitizer in ghactions.
 func Printable(s string) string {
 	if len(s) > maxField {
 		s = s[:maxField] + "..."
@@ -41,8 +43,8 @@ func Printable(s string) string {
 		i += size
 	}
 	out := b.String()
-	if strings.HasPrefix(out, "::") {
-		out = `\:` + out[1:]
+	if rest := strings.TrimLeftFunc(out, unicode.IsSpace); strings.HasPrefix(rest, "::") {
+		out = out[:len(out)-len(rest)] + `\:` + rest[1:]
 	}
 	return out
 }

@@ -9,14 +9,17 @@ import (
 
 func TestPrintable(t *testing.T) {
 	for in, want := range map[string]string{
-		"plain SECRET_A_CREDS": "plain SECRET_A_CREDS",
-		"a\nb\r\tc":            `a\nb\r\tc`,
-		"\x1b[31mred":          `\x1b[31mred`,
-		"evil\u202etxt.json":   `evil\u202etxt.json`,
-		"::add-mask::x":        `\::add-mask::x`,
-		"bad\xffutf8":          `bad\xffutf8`,
-		"naïve сonfig":         "naïve сonfig",
-		"line\u2028sep":        `line\u2028sep`,
+		"plain SECRET_A_CREDS":   "plain SECRET_A_CREDS",
+		"a\nb\r\tc":              `a\nb\r\tc`,
+		"\x1b[31mred":            `\x1b[31mred`,
+		"evil\u202etxt.json":     `evil\u202etxt.json`,
+		"::add-mask::x":          `\::add-mask::x`,
+		"  ::warning::x":         `  \::warning::x`,
+		"\u00a0\u3000::error::x": "\u00a0\u3000\\::error::x",
+		"a ::b":                  "a ::b",
+		"bad\xffutf8":            `bad\xffutf8`,
+		"naïve сonfig":           "naïve сonfig",
+		"line\u2028sep":          `line\u2028sep`,
 	} {
 		if got := Printable(in); got != want {
 			t.Errorf("Printable(%q) = %q, want %q", in, got, want)
@@ -28,12 +31,12 @@ func TestPrintable(t *testing.T) {
 }
 
 func FuzzPrintable(f *testing.F) {
-	for _, s := range []string{"", "a\nb", "::x", "\x00\xff", "\u202e"} {
+	for _, s := range []string{"", "a\nb", "::x", "\x00\xff", "\u202e", " \u00a0::x"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		out := Printable(s)
-		if !utf8.ValidString(out) || strings.HasPrefix(out, "::") {
+		if !utf8.ValidString(out) || strings.HasPrefix(strings.TrimLeftFunc(out, unicode.IsSpace), "::") {
 			t.Fatalf("Printable(%q) = %q", s, out)
 		}
 		for _, r := range out {

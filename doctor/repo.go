@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/airbytehq/ci-secrets/labels"
-	"github.com/airbytehq/ci-secrets/secretpush"
 	"github.com/airbytehq/ci-secrets/writer"
 )
 
@@ -156,7 +155,7 @@ func modeProblems(connector, dir string, mode fs.FileMode, entries []DirEntry, t
 	for _, e := range entries {
 		p := dir + "/" + e.Name
 		switch {
-		case e.Name == ".gitignore" || top && e.Name == secretpush.UpdatedDir && e.Mode.IsDir():
+		case e.Name == ".gitignore" || top && e.Name == labels.UpdatedDir && e.Mode.IsDir():
 		case e.Mode&fs.ModeSymlink != 0 || !e.Mode.IsRegular() && !e.Mode.IsDir():
 			ps = append(ps, problem(Warning, KindUnsafeEntry, "", connector, p,
 				fmt.Sprintf("%s is %s: sync and push refuse to read or write through it", p, writer.DescribeMode(e.Mode)),
@@ -177,11 +176,11 @@ func updateProblems(connector string, u *Folder) []Problem {
 			continue // hidden entries are push's to ignore; others were reported above
 		}
 		p := u.Path + "/" + e.Name
-		file, _, err := secretpush.ParseName(e.Name)
+		file, _, err := labels.ParseUpdatedName(e.Name)
 		if err != nil {
 			ps = append(ps, problem(Warning, KindBadUpdate, "", connector, p,
 				p+" cannot be pushed: "+err.Error(),
-				"only files written by connector tests belong in "+secretpush.UpdatedDir+": move it away"))
+				"only files written by connector tests belong in "+labels.UpdatedDir+": move it away"))
 			continue
 		}
 		ps = append(ps, problem(Warning, KindUnpushed, "", connector, p,

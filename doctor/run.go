@@ -2,10 +2,8 @@ package doctor
 
 import (
 	"context"
-	"fmt"
 	"path/filepath"
-
-	"github.com/rs/zerolog"
+	"time"
 
 	"github.com/airbytehq/ci-secrets/gsm"
 )
@@ -15,6 +13,7 @@ type Store interface {
 	ListSecretsFiltered(ctx context.Context, filter string) ([]gsm.Secret, error)
 	VersionLister
 	Accessor
+	Budget
 }
 
 // Options configure a run.
@@ -30,6 +29,12 @@ type Options struct {
 	Pace *Pacer
 	// Project and Location word the gcloud commands of fixes.
 	Project, Location string
+	// TimeoutGiven is true when the user chose the run's bound (--timeout):
+	// it is kept, and a bound too short for the paced reads is refused.
+	// Otherwise the bound is extended by the pacing time.
+	TimeoutGiven bool
+	// Now reads the clock for what is left of the bound (time.Now when nil).
+	Now func() time.Time
 }
 
 // Run gathers the inputs (one ListSecrets, the versions of the secrets in
@@ -49,16 +54,18 @@ func Run(ctx context.Context, store Store, opts Options) (Report, error) {
 	if pace == nil {
 		pace = NewPacer(DefaultReadsPerMinute)
 	}
-	log := zerolog.Ctx(ctx)
 	secrets, err := store.ListSecretsFiltered(ctx, ListFilter)
 	if err != nil {
 		return Report{}, err
 	}
 	inv := Inventory{Project: opts.Project, Location: opts.Location, Secrets: secrets}
 	ids := VersionTargets(inv, opts.Scope)
-	if est := pace.Estimate(len(ids)); est > 0 {
-		log.Info().Int("secrets", len(ids)).Str("at_least", est.Round(1e9).String()).
-			Msg(fmt.Sprintf("checking the versions of %d secrets costs %d read requests, paced to stay under the project's read quota (--reads-per-minute)", len(ids), len(ids)))
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	if err := fitBudget(ctx, store, len(ids), pace, opts.TimeoutGiven, now); err != nil {
+		return Report{}, err
 	}
 	inv.Versions, inv.VersionErrors, err = FetchVersions(ctx, store, ids, conc, pace)
 	if err != nil {

@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 
 	"github.com/airbytehq/ci-secrets/labels"
-	"github.com/airbytehq/ci-secrets/secretpush"
 	"github.com/airbytehq/ci-secrets/writer"
 )
 
@@ -85,7 +84,7 @@ func scanConnector(root string, c *Connector) error {
 	}
 	c.Secrets = &SecretsDir{Path: sd.Path, Mode: sd.Mode, Entries: sd.Entries}
 	for _, e := range sd.Entries {
-		if e.Name == secretpush.UpdatedDir {
+		if e.Name == labels.UpdatedDir {
 			u, err := inspectDir(root, sd.Path+"/"+e.Name)
 			if err != nil {
 				return err

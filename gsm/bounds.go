@@ -166,23 +166,25 @@ func (c *Client) haltedErr() error {
 	if p := c.halted.Load(); p != nil {
 		return *p
 	}
-	if !c.deadline.IsZero() && !time.Now().Before(c.deadline) {
-		return c.halt(c.stoppedError(fmt.Sprintf("the run's --timeout of %s is spent", c.cfg.Timeout), nil))
+	if c.runSpent(time.Now()) {
+		return c.halt(c.stoppedError(fmt.Sprintf("the run's --timeout of %s is spent", c.Timeout()), nil))
 	}
 	return nil
 }
 
 // runContext bounds ctx by the run's deadline, if any.
 func (c *Client) runContext(ctx context.Context) (context.Context, context.CancelFunc) {
-	if c.deadline.IsZero() {
+	dl := c.Deadline()
+	if dl.IsZero() {
 		return ctx, func() {}
 	}
-	return context.WithDeadline(ctx, c.deadline)
+	return context.WithDeadline(ctx, dl)
 }
 
 // runSpent reports whether the run's deadline has passed at t.
 func (c *Client) runSpent(t time.Time) bool {
-	return !c.deadline.IsZero() && !t.Before(c.deadline)
+	dl := c.Deadline()
+	return !dl.IsZero() && !t.Before(dl)
 }
 
 // pager guards one listing against a server that pages forever.

@@ -120,8 +120,10 @@ type Client struct {
 	// lastConn is when a call last reached a server (unix nanoseconds),
 	// whatever it answered: the Connect budget counts from it.
 	lastConn atomic.Int64
-	// deadline ends the run's calls (Config.Timeout); zero is none.
-	deadline time.Time
+	// deadline ends the run's calls (Config.Timeout, as extended; unix
+	// nanoseconds, zero for none) and timeout is that bound's length, for
+	// messages: atomic, since ExtendTimeout may move them during a run.
+	deadline, timeout atomic.Int64
 	// halted, once set, is the error every later call fails with.
 	halted atomic.Pointer[error]
 	// warnedRetry is set once the user has been told that calls are retried.
@@ -177,7 +179,8 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	c := &Client{sm: sm, parent: parent, cfg: cfg, retry: retry}
 	now := time.Now()
 	if cfg.Timeout > 0 {
-		c.deadline = now.Add(cfg.Timeout)
+		c.deadline.Store(now.Add(cfg.Timeout).UnixNano())
+		c.timeout.Store(int64(cfg.Timeout))
 	}
 	c.lastOK.Store(now.UnixNano())
 	c.lastConn.Store(now.UnixNano())

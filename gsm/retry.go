@@ -125,7 +125,7 @@ func (c *Client) doSpaced(ctx context.Context, counter *counter, minWait time.Du
 			return err // a check made inside call found the client halted
 		}
 		if c.runSpent(now) {
-			return c.halt(c.stoppedError(fmt.Sprintf("the run's --timeout of %s is spent", c.cfg.Timeout), err))
+			return c.halt(c.stoppedError(fmt.Sprintf("the run's --timeout of %s is spent", c.Timeout()), err))
 		}
 		// An attempt cut short by the operation's own budget says nothing
 		// about the connection.
@@ -164,7 +164,7 @@ func (c *Client) doSpaced(ctx context.Context, counter *counter, minWait time.Du
 		case c.runSpent(next):
 			// This operation cannot retry in time; others may still
 			// finish before the deadline, so the client does not halt yet.
-			return c.stoppedError(fmt.Sprintf("the run's --timeout of %s ends before another attempt", c.cfg.Timeout), err)
+			return c.stoppedError(fmt.Sprintf("the run's --timeout of %s ends before another attempt", c.Timeout()), err)
 		case unreachable && next.Sub(time.Unix(0, c.lastConn.Load())) > p.Connect:
 			return c.halt(c.unreachable(err))
 		case p.Overall > 0 && next.Sub(time.Unix(0, c.lastOK.Load())) > p.Overall:

@@ -21,6 +21,7 @@ import (
 
 	"github.com/airbytehq/ci-secrets/gsm"
 	"github.com/airbytehq/ci-secrets/gsm/emulator"
+	"github.com/airbytehq/ci-secrets/labels"
 	"github.com/airbytehq/ci-secrets/secretpush"
 	"github.com/airbytehq/ci-secrets/writer"
 )
@@ -116,7 +117,7 @@ func versions(t *testing.T, srv *emulator.Server, secret string) []string {
 
 func update(t *testing.T, root, connector, name, content string) {
 	t.Helper()
-	dir := filepath.Join(root, "airbyte-integrations", "connectors", connector, "secrets", secretpush.UpdatedDir)
+	dir := filepath.Join(root, "airbyte-integrations", "connectors", connector, "secrets", labels.UpdatedDir)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		t.Fatal(err)
 	}

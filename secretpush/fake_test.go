@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/airbytehq/ci-secrets/gsm"
+	"github.com/airbytehq/ci-secrets/labels"
 )
 
 // memStore is a hand-written Store for the cases the emulator cannot stage
@@ -155,7 +156,7 @@ func newTree(t *testing.T) *tree { return &tree{t: t, root: t.TempDir()} }
 
 // updates returns the updated_configurations folder of a connector.
 func (tr *tree) updates(connector string) string {
-	return filepath.Join(tr.root, "airbyte-integrations", "connectors", connector, "secrets", UpdatedDir)
+	return filepath.Join(tr.root, "airbyte-integrations", "connectors", connector, "secrets", labels.UpdatedDir)
 }
 
 // write puts an updated configuration in place with the given mtime offset.

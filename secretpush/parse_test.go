@@ -6,31 +6,6 @@ import (
 	"testing"
 )
 
-func TestParseName(t *testing.T) {
-	for _, tc := range []struct {
-		name, file, number string
-	}{
-		{"config|1700000000.json", "config.json", "1700000000"},
-		{"ssh_config|0.json", "ssh_config.json", "0"},
-		{"oauth-v2|000042.json", "oauth-v2.json", "42"},
-	} {
-		file, num, err := ParseName(tc.name)
-		if err != nil || file != tc.file || num != tc.number {
-			t.Errorf("ParseName(%q) = %q, %q, %v; want %q, %q", tc.name, file, num, err, tc.file, tc.number)
-		}
-	}
-	for _, bad := range []string{
-		"config.json", "config|.json", "config|12a.json", "config|-1.json", "config|1.json.bak",
-		"|1.json", "Config|1.json", "con.fig|1.json", "a|b|1.json", "../config|1.json",
-		"config|1.JSON", "config|" + strings.Repeat("9", 41) + ".json", "config|1", "conf ig|1.json",
-		"config\n|1.json",
-	} {
-		if _, _, err := ParseName(bad); !errors.Is(err, ErrBadName) {
-			t.Errorf("ParseName(%q) = %v, want ErrBadName", bad, err)
-		}
-	}
-}
-
 func TestJSONEqual(t *testing.T) {
 	for _, tc := range []struct {
 		a, b string

@@ -50,7 +50,6 @@ const criticalTimeout = 2 * time.Minute
 var (
 	ErrNotJSON    = errors.New("not a valid JSON object")
 	ErrTooLarge   = errors.New("larger than GSM's 64 KiB payload limit")
-	ErrBadName    = errors.New("not named <file stem>|<number>.json")
 	ErrSymlink    = errors.New("ci-secrets refuses to read through links")
 	ErrNotRegular = errors.New("ci-secrets reads only regular files")
 	ErrNoSecret   = errors.New("no secret serves this file")
@@ -249,7 +248,7 @@ func Run(ctx context.Context, store Store, layout writer.Layout, opts Options) (
 	res.Superseded = append(res.Superseded, sc.superseded...)
 	res.NoUpdates = append(res.NoUpdates, sc.noUpdates...)
 	for _, c := range sc.noUpdates {
-		log.Debug().Str("connector", c).Msg("no " + UpdatedDir + " folder: nothing to push")
+		log.Debug().Str("connector", c).Msg("no " + labels.UpdatedDir + " folder: nothing to push")
 	}
 
 	ready := sc.pending

@@ -18,6 +18,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/airbytehq/ci-secrets/gsm"
+	"github.com/airbytehq/ci-secrets/labels"
 	"github.com/airbytehq/ci-secrets/writer"
 )
 
@@ -214,9 +215,9 @@ func TestPushRefusals(t *testing.T) {
 		"link|1.json":   ErrSymlink,
 		"bad|2.json":    ErrNotRegular, // the newest is a pipe: never opened
 		"bad|1.json":    ErrNotRegular, // an older folder: refused all the same
-		"Config|1.json": ErrBadName,
-		"config.json":   ErrBadName,
-		"elsewhere.txt": ErrBadName,
+		"Config|1.json": labels.ErrBadUpdatedName,
+		"config.json":   labels.ErrBadUpdatedName,
+		"elsewhere.txt": labels.ErrBadUpdatedName,
 	} {
 		if err := byName[name]; !errors.Is(err, want) {
 			t.Errorf("%s: error %v, want %v", name, err, want)
@@ -297,8 +298,8 @@ func TestPushFolderLinks(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The secrets folder of source-bar is a link.
-	os.MkdirAll(filepath.Join(elsewhere, "secrets", UpdatedDir), 0o700)
-	os.WriteFile(filepath.Join(elsewhere, "secrets", UpdatedDir, "config|1.json"), []byte(`{"token": "token-linked2"}`), 0o600)
+	os.MkdirAll(filepath.Join(elsewhere, "secrets", labels.UpdatedDir), 0o700)
+	os.WriteFile(filepath.Join(elsewhere, "secrets", labels.UpdatedDir, "config|1.json"), []byte(`{"token": "token-linked2"}`), 0o600)
 	os.MkdirAll(filepath.Join(tr.root, "airbyte-integrations", "connectors", "source-bar"), 0o755)
 	if err := os.Symlink(filepath.Join(elsewhere, "secrets"), filepath.Join(tr.root, "airbyte-integrations", "connectors", "source-bar", "secrets")); err != nil {
 		t.Fatal(err)
@@ -723,7 +724,7 @@ func TestPushLayouts(t *testing.T) {
 	st.put("SECRET_SOURCE-FOO_CREDS", map[string]string{"connector": "source-foo"}, `{"token": "token-1"}`)
 	st.put("SECRET_SOURCE-BAR_CREDS", map[string]string{"connector": "source-bar"}, `{"token": "token-1"}`)
 	tr := newTree(t)
-	bases := filepath.Join(tr.root, "airbyte-integrations", "bases", "base-normalization", "secrets", UpdatedDir)
+	bases := filepath.Join(tr.root, "airbyte-integrations", "bases", "base-normalization", "secrets", labels.UpdatedDir)
 	os.MkdirAll(bases, 0o700)
 	os.WriteFile(filepath.Join(bases, "config|1.json"), []byte(`{"token": "token-b"}`), 0o600)
 	tr.write("source-foo", "config|1.json", `{"token": "token-f"}`)
@@ -745,8 +746,8 @@ func TestPushLayouts(t *testing.T) {
 
 	// --out: the folder given is the secrets folder.
 	out := filepath.Join(t.TempDir(), "secrets")
-	os.MkdirAll(filepath.Join(out, UpdatedDir), 0o700)
-	os.WriteFile(filepath.Join(out, UpdatedDir, "config|1.json"), []byte(`{"token": "token-o"}`), 0o600)
+	os.MkdirAll(filepath.Join(out, labels.UpdatedDir), 0o700)
+	os.WriteFile(filepath.Join(out, labels.UpdatedDir, "config|1.json"), []byte(`{"token": "token-o"}`), 0o600)
 	res, err := Run(testCtx(t), st, writer.Layout{Out: out}, Options{Connectors: []string{"source-bar"}})
 	if err != nil || !res.OK() || len(res.Pushed) != 1 || res.Pushed[0].Secret != "SECRET_SOURCE-BAR_CREDS" {
 		t.Fatalf("--out: %v %+v", err, res)

@@ -20,15 +20,6 @@ import (
 	"github.com/airbytehq/ci-secrets/writer"
 )
 
-// UpdatedDir is the folder inside a connector's secrets folder where
-// connector tests leave refreshed configurations, named
-// "<file stem>|<number>.json" (the number is usually a Unix timestamp).
-const UpdatedDir = "updated_configurations"
-
-// maxNumber bounds the digits of the <number> part: a Unix time in
-// nanoseconds has 19, so anything far longer is not a harness's name.
-const maxNumber = 40
-
 // candidate is one entry of an updated_configurations folder whose name
 // follows the convention.
 type candidate struct {
@@ -50,42 +41,6 @@ func newer(a, b candidate) bool {
 		return ma.After(mb)
 	}
 	return a.name > b.name
-}
-
-// ParseName splits an updated configuration's name "<stem>|<number>.json"
-// into the original file it updates ("<stem>.json") and its number (leading
-// zeros removed). The stem must be a valid filename label (labels.StemOf):
-// anything else could not be served by any secret.
-func ParseName(name string) (file, number string, err error) {
-	base, ok := strings.CutSuffix(name, labels.FileExt)
-	if !ok {
-		return "", "", fmt.Errorf("%w: %s does not end in %s", ErrBadName, quote(name), labels.FileExt)
-	}
-	i := strings.LastIndexByte(base, '|')
-	if i < 0 {
-		return "", "", fmt.Errorf("%w: %s has no |<number> after the file stem", ErrBadName, quote(name))
-	}
-	stem, num := base[:i], base[i+1:]
-	if num == "" || len(num) > maxNumber || strings.Trim(num, "0123456789") != "" {
-		return "", "", fmt.Errorf("%w: %s: %s is not a number", ErrBadName, quote(name), quote(num))
-	}
-	file = stem + labels.FileExt
-	if _, err := labels.StemOf(file); err != nil {
-		return "", "", fmt.Errorf("%w: %s: no secret can serve it: %w", ErrBadName, quote(name), err)
-	}
-	if num = strings.TrimLeft(num, "0"); num == "" {
-		num = "0"
-	}
-	return file, num, nil
-}
-
-// quote renders untrusted file names for messages: control characters and
-// look-alikes visible, length bounded.
-func quote(s string) string {
-	if len(s) > 120 {
-		s = s[:120] + "..."
-	}
-	return fmt.Sprintf("%q", s)
 }
 
 // folder is one connector's updated_configurations folder, held open while
@@ -182,7 +137,7 @@ func openFolder(layout writer.Layout, connector string) (*folder, error) {
 	if err != nil {
 		return nil, err
 	}
-	dir := filepath.Join(secrets, UpdatedDir)
+	dir := filepath.Join(secrets, labels.UpdatedDir)
 	base := filepath.Dir(filepath.Clean(secrets))
 	if layout.Out == "" {
 		root := filepath.Clean(layout.Root) // "" becomes "."
@@ -248,12 +203,12 @@ func scanFolder(ctx context.Context, f *folder, res *scanResult, mask func([]byt
 		name := e.Name()
 		path := filepath.Join(f.path, name)
 		if strings.HasPrefix(name, ".") {
-			log.Debug().Str("connector", f.connector).Str("path", path).Msg("ignoring a hidden file in " + UpdatedDir)
+			log.Debug().Str("connector", f.connector).Str("path", path).Msg("ignoring a hidden file in " + labels.UpdatedDir)
 			continue
 		}
-		file, number, err := ParseName(name)
+		file, number, err := labels.ParseUpdatedName(name)
 		if err != nil {
-			res.failed = append(res.failed, Failure{Connector: f.connector, Path: path, Err: fmt.Errorf("refused: %w; only files written by connector tests belong in %s", err, UpdatedDir)})
+			res.failed = append(res.failed, Failure{Connector: f.connector, Path: path, Err: fmt.Errorf("refused: %w; only files written by connector tests belong in %s", err, labels.UpdatedDir)})
 			continue
 		}
 		fi, err := f.root.Lstat(name)
@@ -397,7 +352,7 @@ func discover(ctx context.Context, layout writer.Layout) ([]string, error) {
 			if err != nil {
 				continue
 			}
-			if _, err := os.Lstat(filepath.Join(dir, UpdatedDir)); err == nil {
+			if _, err := os.Lstat(filepath.Join(dir, labels.UpdatedDir)); err == nil {
 				out = append(out, name)
 			}
 		}
@@ -406,7 +361,7 @@ func discover(ctx context.Context, layout writer.Layout) ([]string, error) {
 	if !found {
 		zerolog.Ctx(ctx).Warn().Str("root", root).Msg("no airbyte-integrations/connectors or airbyte-integrations/bases folder here, so nothing to push: pass the monorepo root as --root")
 	}
-	zerolog.Ctx(ctx).Debug().Strs("connectors", out).Msg("connectors with " + UpdatedDir)
+	zerolog.Ctx(ctx).Debug().Strs("connectors", out).Msg("connectors with " + labels.UpdatedDir)
 	return out, nil
 }
 

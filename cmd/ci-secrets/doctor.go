@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/rs/zerolog"
@@ -43,7 +44,10 @@ are synced into, each with a severity (error, warning, info) and a fix:
 No connector (or --all) checks everything. Metadata only: one ListSecrets
 plus one ListSecretVersions per secret, paced to --reads-per-minute (the
 project's read quota is 600 a minute, shared by every CI job); --drift adds
-one access request per local file. Under GitHub Actions the Markdown report
+one access request per local file. The paced reads take time (2,000
+secrets: at least 6m36s at the default pace): without --timeout, doctor
+adds that time to the default bound; a --timeout too short for them is
+refused (exit 2) before they start. Under GitHub Actions the Markdown report
 is also appended to $GITHUB_STEP_SUMMARY.
 
 Exit status: 0 no error found (warnings and info allowed); 1 an error was
@@ -115,7 +119,12 @@ func (o *doctorOptions) run(cmd *cobra.Command, g *globalOptions, s *streams, ar
 	report, err := doctor.Run(ctx, client, doctor.Options{
 		Scope: scope, Root: o.root, Drift: o.drift, Concurrency: o.concurrency,
 		Pace: doctor.NewPacer(o.readsPerMinute), Project: client.Project(), Location: g.location,
+		TimeoutGiven: cmd.Flags().Changed("timeout"),
 	})
+	var te *doctor.TimeoutError
+	if errors.As(err, &te) {
+		return &usageError{err}
+	}
 	if err != nil {
 		return err
 	}

@@ -263,7 +263,7 @@ func printPushResult(w io.Writer, output string, res *secretpush.Result, st gsm.
 		fmt.Fprintf(&b, "%s %s\n", removed, p)
 	}
 	for _, c := range res.NoUpdates {
-		fmt.Fprintf(&b, "nothing to push for %s (no %s folder)\n", c, secretpush.UpdatedDir)
+		fmt.Fprintf(&b, "nothing to push for %s (no %s folder)\n", c, labels.UpdatedDir)
 	}
 	for _, f := range res.Failed {
 		fmt.Fprintf(&b, "FAILED %s: %s\n", pushFailureName(f), strings.ReplaceAll(f.Err.Error(), "\n", "; "))
