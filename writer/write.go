@@ -320,40 +320,69 @@ func checkFolderInfo(path string, secrets bool, fi fs.FileInfo, err error) error
 // narrowed to 0600 through the very file read, and nothing is written) or
 // something else (Replaced).
 func compareTarget(root *os.Root, file, target string, data []byte) (Status, error) {
+	// Another sync of the same connector may rename its copy into place
+	// between the look and the open: the file then differs from the one
+	// looked at without being anything but a regular file, so look again.
+	for try := 0; ; try++ {
+		status, raced, err := compareOnce(root, file, target, data)
+		if !raced {
+			return status, err
+		}
+		if try == 3 {
+			// Still changing under us: only regular files were seen, and
+			// the rename that follows replaces the name, never a file a
+			// link points at.
+			return Replaced, nil
+		}
+	}
+}
+
+// compareOnce is one look at the target; raced reports that the file opened
+// was a regular file other than the one looked at.
+func compareOnce(root *os.Root, file, target string, data []byte) (status Status, raced bool, err error) {
 	fi, err := root.Lstat(file)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return Wrote, nil
+		return Wrote, false, nil
 	case err != nil:
-		return "", ioError("cannot inspect", target, err)
+		return "", false, ioError("cannot inspect", target, err)
 	case !fi.Mode().IsRegular():
-		return "", targetError(target, fi.Mode())
+		return "", false, targetError(target, fi.Mode())
 	case fi.Size() != int64(len(data)):
-		return Replaced, nil
+		return Replaced, false, nil
 	}
 	// O_NONBLOCK: a FIFO swapped in after the look must not hang the run.
 	f, err := root.OpenFile(file, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", true, nil // removed since the look (a clean-up, a rename)
+	}
 	if err != nil {
-		return "", ioError("cannot read", target, err)
+		return "", false, ioError("cannot read", target, err)
 	}
 	defer f.Close()
 	ofi, err := f.Stat()
-	if err != nil || !os.SameFile(fi, ofi) {
-		return "", fmt.Errorf("%s was replaced while ci-secrets was reading it; %w: make it a regular file (or remove it) and run again", target, ErrNotRegular)
+	if err != nil {
+		return "", false, ioError("cannot inspect", target, err)
+	}
+	if !os.SameFile(fi, ofi) {
+		if ofi.Mode().IsRegular() {
+			return "", true, nil
+		}
+		return "", false, fmt.Errorf("%s was replaced while ci-secrets was reading it; %w: make it a regular file (or remove it) and run again", target, ErrNotRegular)
 	}
 	old, err := io.ReadAll(io.LimitReader(f, int64(len(data))+1))
 	if err != nil {
-		return "", ioError("cannot read", target, err)
+		return "", false, ioError("cannot read", target, err)
 	}
 	if !bytes.Equal(old, data) {
-		return Replaced, nil
+		return Replaced, false, nil
 	}
 	if ofi.Mode().Perm() != FileMode {
 		if err := f.Chmod(FileMode); err != nil {
-			return "", ioError("cannot set the mode of", target, err)
+			return "", false, ioError("cannot set the mode of", target, err)
 		}
 	}
-	return Unchanged, nil
+	return Unchanged, false, nil
 }
 
 func targetError(target string, m fs.FileMode) error {
