@@ -15,7 +15,10 @@ import (
 //   - "\r", "\n" and "\t" become the two characters `\r`, `\n` and `\t`;
 //     other C0 controls, DEL and the C1 controls become `\xNN`;
 //   - the Unicode line and paragraph separators (U+2028, U+2029) become
-//     `\u2028` and `\u2029`, since some viewers break lines there;
+//     `\u2028` and `\u2029`, since some viewers break lines there, and so do
+//     invisible format characters (Unicode category Cf: bidirectional
+//     overrides such as U+202E, zero-width spaces), which can make printed
+//     text read otherwise than it is;
 //   - bytes that are not UTF-8 become `\xNN`;
 //   - a "::" at the start (after white space, which the runner skips too)
 //     becomes `\x3a:`, so the text cannot be read as a workflow command even
@@ -46,7 +49,7 @@ func Sanitize(s string) string {
 			b.WriteString(`\t`)
 		case r < 0x20 || r == 0x7f || (r >= 0x80 && r <= 0x9f):
 			fmt.Fprintf(&b, `\x%02x`, r)
-		case r == '\u2028' || r == '\u2029':
+		case r == '\u2028' || r == '\u2029' || unicode.Is(unicode.Cf, r):
 			fmt.Fprintf(&b, `\u%04x`, r)
 		case i == cmd:
 			b.WriteString(`\x3a`)
@@ -90,7 +93,7 @@ func cleanUnicode(s string) bool {
 			if _, size := utf8.DecodeRuneInString(s[i:]); size == 1 {
 				return false
 			}
-		case r < 0x20, r == 0x7f, r >= 0x80 && r <= 0x9f, r == '\u2028', r == '\u2029':
+		case r < 0x20, r == 0x7f, r >= 0x80 && r <= 0x9f, r == '\u2028', r == '\u2029', unicode.Is(unicode.Cf, r):
 			return false
 		}
 	}
