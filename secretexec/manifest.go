@@ -227,10 +227,15 @@ func (m *Manifest) write(f *os.File) error {
 	if err != nil {
 		return err
 	}
-	if err := f.Truncate(0); err != nil {
+	// Written over the old content first and cut to length after: a run
+	// killed in between leaves the new document followed by old bytes,
+	// which the decoder never reads, instead of an empty manifest that has
+	// lost the files already written.
+	data = append(data, '\n')
+	if _, err := f.WriteAt(data, 0); err != nil {
 		return fmt.Errorf("cannot write manifest %s: %w", f.Name(), err)
 	}
-	if _, err := f.WriteAt(append(data, '\n'), 0); err != nil {
+	if err := f.Truncate(int64(len(data))); err != nil {
 		return fmt.Errorf("cannot write manifest %s: %w", f.Name(), err)
 	}
 	if err := f.Sync(); err != nil {
