@@ -221,9 +221,9 @@ func (x restriction) matchTime(vals []string, present bool) bool {
 // globPattern compiles a text value holding a * into a pattern: anchored for
 // = (the whole value), unanchored for : (a part of it). Everything but * is
 // literal.
-func globPattern(value, op string) *regexp.Regexp {
+func globPattern(value, op string) (*regexp.Regexp, error) {
 	if value == "*" || !strings.Contains(value, "*") {
-		return nil
+		return nil, nil
 	}
 	parts := strings.Split(value, "*")
 	for i, p := range parts {
@@ -233,7 +233,11 @@ func globPattern(value, op string) *regexp.Regexp {
 	if op != ":" {
 		expr = "^" + expr + "$"
 	}
-	return regexp.MustCompile("(?s)" + expr)
+	re, err := regexp.Compile("(?s)" + expr)
+	if err != nil {
+		return nil, fmt.Errorf("value %q cannot be used as a wildcard pattern: %w", value, err)
+	}
+	return re, nil
 }
 
 // parseFilter compiles a filter. Errors describe the problem in terms a user
@@ -241,6 +245,11 @@ func globPattern(value, op string) *regexp.Regexp {
 func parseFilter(src string, schema filterSchema) (filterNode, error) {
 	if len(src) > maxFilterLen {
 		return nil, fmt.Errorf("filter is %d bytes, over the emulator's limit of %d", len(src), maxFilterLen)
+	}
+	// Checked whole, not per token: a quoted value is copied byte by byte, so
+	// a bad byte inside quotes would otherwise reach the glob compiler.
+	if !utf8.ValidString(src) {
+		return nil, fmt.Errorf("filter is not valid UTF-8 at offset %d", invalidUTF8Offset(src))
 	}
 	toks, err := lexFilter(src)
 	if err != nil {
@@ -290,6 +299,17 @@ func (t token) String() string {
 }
 
 func (t token) keyword(k string) bool { return t.kind == tokText && t.text == k }
+
+func invalidUTF8Offset(s string) int {
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size <= 1 {
+			return i
+		}
+		i += size
+	}
+	return len(s)
+}
 
 func lexFilter(src string) ([]token, error) {
 	var toks []token
@@ -610,7 +630,11 @@ func (p *filterParser) restriction(t, op, v token) (filterNode, error) {
 		}
 	}
 	if kind == fieldText {
-		x.glob = globPattern(v.text, op.text)
+		glob, err := globPattern(v.text, op.text)
+		if err != nil {
+			return nil, err
+		}
+		x.glob = glob
 	}
 	return x, nil
 }

@@ -77,6 +77,7 @@ func TestFilterErrors(t *testing.T) {
 		{strings.Repeat("(", 40) + "name:a" + strings.Repeat(")", 40), "nests deeper"},
 		{strings.Repeat("name:a ", 1000), "over the emulator's limit"},
 		{"name:\xff", "not valid UTF-8"},
+		{"name:\"0*\x85\"", "not valid UTF-8 at offset 8"},
 		{"NOT NOT name:a", "expected a field"},
 	}
 	for _, tt := range tests {
