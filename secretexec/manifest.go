@@ -38,9 +38,14 @@ const (
 	lockName       = "lock"
 	manifestPrefix = "exec-"
 	manifestSuffix = ".json"
+	pendingPrefix  = "pending-"           // a manifest being written, not yet published
 	savedPrefix    = ".ci-secrets-saved-" // moved-aside files, next to the original
 	stateGitignore = "*\n"
 )
+
+// errEmptyManifest: a manifest with no content at all. openManifest then
+// returns the file, locked when the run is dead, for the caller to remove.
+var errEmptyManifest = errors.New("manifest is empty")
 
 // ErrInUse: a live exec in the same tree will write one of the same files.
 var ErrInUse = errors.New("another exec that is still running uses the same secrets files")
@@ -196,6 +201,38 @@ func (s state) manifests() ([]string, error) {
 	return out, nil
 }
 
+// removePending removes manifests that were never published. Begin holds
+// the tree lock from creating one to publishing it, so one seen by another
+// holder of the lock belongs to a run that died before writing anything.
+func (s state) removePending(ctx context.Context) error {
+	entries, err := os.ReadDir(s.dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	} else if err != nil {
+		return fmt.Errorf("cannot list %s: %w", s.dir, err)
+	}
+	for _, e := range entries {
+		if !strings.HasPrefix(e.Name(), pendingPrefix) {
+			continue
+		}
+		path := filepath.Join(s.dir, e.Name())
+		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("cannot remove %s, the unfinished manifest of a run killed before it wrote anything: %w; delete it by hand", path, err)
+		}
+		zerolog.Ctx(ctx).Debug().Str("path", path).Msg("removed the unfinished manifest of a run killed before it wrote anything")
+	}
+	return nil
+}
+
+// syncDir makes a rename in dir durable where the system can (Windows
+// cannot sync a folder; the rename is still atomic there).
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync()
+		d.Close()
+	}
+}
+
 // openManifest opens a manifest and tells whether its run is dead (its lock
 // is then held by f).
 func openManifest(path string) (f *os.File, m *Manifest, dead bool, err error) {
@@ -207,6 +244,9 @@ func openManifest(path string) (f *os.File, m *Manifest, dead bool, err error) {
 	if err != nil {
 		f.Close()
 		return nil, nil, false, fmt.Errorf("cannot lock manifest %s: %w", path, err)
+	}
+	if fi, err := f.Stat(); err == nil && fi.Size() == 0 {
+		return f, nil, dead, fmt.Errorf("%s: %w", path, errEmptyManifest)
 	}
 	m = &Manifest{}
 	if err := json.NewDecoder(f).Decode(m); err != nil {

@@ -17,6 +17,7 @@ import (
 // long as the run lives.
 type Session struct {
 	st       state
+	path     string // the manifest, once published
 	f        *os.File
 	m        *Manifest
 	finished bool
@@ -76,15 +77,24 @@ func Begin(ctx context.Context, p Plan, now time.Time) (*Session, Undone, error)
 			}
 		}
 	}
+	// The manifest is written and locked under a name recover does not read
+	// as a manifest, and published by a rename only when complete: a run
+	// killed before that leaves a pending file the next holder of the tree
+	// lock removes (nothing was written yet), never a manifest that is empty.
 	path := filepath.Join(st.dir, manifestPrefix+m.RunID+manifestSuffix)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	pending := filepath.Join(st.dir, pendingPrefix+m.RunID)
+	f, err := os.OpenFile(pending, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
-		return nil, undone, fmt.Errorf("cannot create manifest %s: %w", path, err)
+		return nil, undone, fmt.Errorf("cannot create manifest %s: %w", pending, err)
 	}
-	s := &Session{st: st, f: f, m: m}
+	s := &Session{st: st, path: path, f: f, m: m}
+	published := false
 	fail := func(err error) (*Session, Undone, error) {
-		_, _ = m.undo(ctx)
+		if published {
+			_, _ = m.undo(ctx)
+		}
 		f.Close()
+		os.Remove(pending)
 		os.Remove(path)
 		st.tidy(lock)
 		return nil, undone, err
@@ -95,6 +105,11 @@ func Begin(ctx context.Context, p Plan, now time.Time) (*Session, Undone, error)
 	if err := m.write(f); err != nil {
 		return fail(err)
 	}
+	if err := os.Rename(pending, path); err != nil {
+		return fail(fmt.Errorf("cannot publish manifest %s: %w", path, err))
+	}
+	published = true
+	syncDir(st.dir)
 	for _, e := range moves {
 		if err := os.Rename(e.Path, e.Saved); err != nil {
 			return fail(fmt.Errorf("cannot move %s aside before the run: %w", e.Path, err))
@@ -161,7 +176,7 @@ func (s *Session) Track(files []string) error {
 func (s *Session) RunID() string { return s.m.RunID }
 
 // ManifestPath is where the manifest is.
-func (s *Session) ManifestPath() string { return s.f.Name() }
+func (s *Session) ManifestPath() string { return s.path }
 
 // Finish undoes the run and deletes its manifest. It is safe to call twice.
 // The manifest stays (for clean) when anything could not be undone.
@@ -173,7 +188,7 @@ func (s *Session) Finish(ctx context.Context) (Undone, error) {
 	lock, lerr := s.st.lock(context.WithoutCancel(ctx))
 	u, err := s.m.undo(ctx)
 	if err == nil {
-		os.Remove(s.f.Name())
+		os.Remove(s.path)
 	}
 	s.f.Close()
 	if lerr == nil {
@@ -183,7 +198,7 @@ func (s *Session) Finish(ctx context.Context) (Undone, error) {
 		lock.Close()
 	}
 	if err != nil {
-		return u, fmt.Errorf("%w; the manifest %s stays, so `ci-secrets clean` can try again", err, s.f.Name())
+		return u, fmt.Errorf("%w; the manifest %s stays, so `ci-secrets clean` can try again", err, s.path)
 	}
 	return u, nil
 }
@@ -192,6 +207,9 @@ func (s *Session) Finish(ctx context.Context) (Undone, error) {
 // returns the live runs' manifests. The caller holds the tree lock.
 func (st state) recover(ctx context.Context, keep func(*Manifest) bool) (Undone, []*Manifest, error) {
 	log := zerolog.Ctx(ctx)
+	if err := st.removePending(ctx); err != nil {
+		return Undone{}, nil, err
+	}
 	paths, err := st.manifests()
 	if err != nil {
 		return Undone{}, nil, err
@@ -201,6 +219,19 @@ func (st state) recover(ctx context.Context, keep func(*Manifest) bool) (Undone,
 	var errs []error
 	for _, path := range paths {
 		f, m, dead, err := openManifest(path)
+		if errors.Is(err, errEmptyManifest) {
+			// Left by an older ci-secrets killed between creating the
+			// manifest and its first write, before any file was written
+			// (or, when still locked, one about to write it).
+			f.Close()
+			if dead {
+				os.Remove(path)
+				log.Info().Str("path", path).Msg("removed the empty manifest of an exec run killed before it wrote anything")
+			} else {
+				total.Live = append(total.Live, path)
+			}
+			continue
+		}
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
 				continue

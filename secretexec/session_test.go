@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -198,4 +199,80 @@ func mustRead(t *testing.T, path string) string {
 		t.Fatal(err)
 	}
 	return string(data)
+}
+
+// A run killed at any moment before its manifest is complete leaves nothing
+// clean must refuse: an unpublished manifest (this ci-secrets) or an empty
+// one (an older ci-secrets that created it in place) is removed, as the run
+// wrote no file yet; one an older run still holds is left as live.
+func TestManifestKilledBeforeCompleteIsRemoved(t *testing.T) {
+	ctx := testCtx(t)
+	root := t.TempDir()
+	st, _ := stateOf(root)
+	if err := st.ensure(); err != nil {
+		t.Fatal(err)
+	}
+	pending := filepath.Join(st.dir, pendingPrefix+"00000000000000aa")
+	empty := filepath.Join(st.dir, manifestPrefix+"00000000000000bb"+manifestSuffix)
+	for path, content := range map[string]string{pending: `{"version": 1, "fil`, empty: ""} {
+		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	held := filepath.Join(st.dir, manifestPrefix+"00000000000000cc"+manifestSuffix)
+	hf, err := os.OpenFile(held, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := writer.LockHeld(hf); err != nil {
+		t.Fatal(err)
+	}
+	u, err := Clean(ctx, root, nil)
+	if err != nil {
+		t.Fatalf("clean after a kill before the manifest was complete: %v", err)
+	}
+	if u.Runs != 0 || !slices.Equal(u.Live, []string{held}) {
+		t.Errorf("clean: %+v, want no run undone and %s live", u, held)
+	}
+	for _, path := range []string{pending, empty} {
+		if _, err := os.Lstat(path); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s is left (%v)", filepath.Base(path), err)
+		}
+	}
+	if _, err := os.Lstat(held); err != nil {
+		t.Errorf("the manifest a live run holds was removed: %v", err)
+	}
+	hf.Close()
+	if _, err := Clean(ctx, root, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Lstat(st.dir); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the state folder is left once every run is gone (%v)", err)
+	}
+}
+
+// Begin publishes only a complete manifest: at no point after it returns is
+// there an unpublished one, and the published one decodes.
+func TestBeginPublishesCompleteManifest(t *testing.T) {
+	ctx := testCtx(t)
+	root := t.TempDir()
+	file := filepath.Join(root, "c", "secrets", "config.json")
+	s, _, err := Begin(ctx, Plan{Root: root, Connectors: []string{"source-c"}, Files: []string{file}}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Finish(ctx)
+	entries, err := os.ReadDir(filepath.Join(root, StateDir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), pendingPrefix) {
+			t.Errorf("Begin left the unpublished manifest %s", e.Name())
+		}
+	}
+	var m Manifest
+	if err := json.Unmarshal([]byte(mustRead(t, s.ManifestPath())), &m); err != nil || m.RunID != s.RunID() || len(m.Files) != 1 || m.Files[0].Path != file {
+		t.Errorf("published manifest %s: %+v, %v", s.ManifestPath(), m, err)
+	}
 }
