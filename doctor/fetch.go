@@ -13,6 +13,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/airbytehq/ci-secrets/gsm"
+	"github.com/airbytehq/ci-secrets/internal/wait"
 	"github.com/airbytehq/ci-secrets/writer"
 )
 
@@ -52,7 +53,7 @@ type Pacer struct {
 // NewPacer allows perMinute requests a minute after a first burst; a
 // perMinute of 0 or less means no limit.
 func NewPacer(perMinute int) *Pacer {
-	return newPacer(perMinute, time.Now, sleepCtx)
+	return newPacer(perMinute, time.Now, wait.Sleep)
 }
 
 func newPacer(perMinute int, now func() time.Time, sleep func(context.Context, time.Duration) error) *Pacer {
@@ -81,17 +82,6 @@ func (p *Pacer) Estimate(n int) time.Duration {
 		return 0
 	}
 	return time.Duration(float64(n-p.lim.Burst()) / float64(p.lim.Limit()) * float64(time.Second))
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // FetchVersions lists the versions of each secret, concurrency at a time and

@@ -246,14 +246,3 @@ func backoffFor(p RetryPolicy, attempt int, code codes.Code) time.Duration {
 	}
 	return time.Duration(rand.Int64N(int64(d)+1) + 1)
 }
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}

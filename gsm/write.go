@@ -10,6 +10,8 @@ import (
 	"cloud.google.com/go/secretmanager/apiv1/secretmanagerpb"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"github.com/airbytehq/ci-secrets/internal/wait"
 )
 
 const writeRole = "roles/secretmanager.secretVersionAdder (secretmanager.versions.add) and roles/secretmanager.secretVersionManager (secretmanager.versions.disable) on the secret"
@@ -109,7 +111,7 @@ func (c *Client) AddVersion(ctx context.Context, secretID string, data []byte) (
 		}
 		c.stats.retries.Add(1)
 		// GSM allows about 2 adds per second per secret.
-		if err := sleep(ctx, max(backoffFor(p, attempt, code), p.AddSpacing)); err != nil {
+		if err := wait.Sleep(ctx, max(backoffFor(p, attempt, code), p.AddSpacing)); err != nil {
 			return "", c.explain(err, "add a version to "+secretID, writeRole)
 		}
 	}

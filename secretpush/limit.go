@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/airbytehq/ci-secrets/internal/wait"
 )
 
 // GSM's per-secret write limits (gsm-facts.md): about 2 AddSecretVersion
@@ -34,7 +36,7 @@ type limiter struct {
 func newLimiter() *limiter {
 	return &limiter{
 		adds: map[string]*rate.Limiter{}, disables: map[string]*rate.Limiter{},
-		now: time.Now, sleep: sleepCtx,
+		now: time.Now, sleep: wait.Sleep,
 	}
 }
 
@@ -68,18 +70,4 @@ func (l *limiter) add(ctx context.Context, secret string) error {
 // disable waits until version of secret may change state again.
 func (l *limiter) disable(ctx context.Context, secret, version string) error {
 	return l.wait(ctx, l.get(l.disables, secret+"/"+version, disablesPerSecond))
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

@@ -20,6 +20,8 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"github.com/airbytehq/ci-secrets/internal/wait"
 )
 
 // Options tune a server's behaviour beyond its content. The zero value is a
@@ -169,7 +171,7 @@ func New(seed *Seed, opts Options) (*Server, error) {
 		sleep:      opts.Sleep,
 	}
 	if s.sleep == nil {
-		s.sleep = sleepCtx
+		s.sleep = wait.Sleep
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -372,18 +374,6 @@ func (s *Server) intercept(ctx context.Context, req any, info *grpc.UnaryServerI
 		}
 	}
 	return nil, faultError(code, method, resource, s.project)
-}
-
-// sleepCtx waits d in real time, or until ctx ends.
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // resourceOf returns the resource name a request is about: the secret for
