@@ -10,7 +10,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/airbytehq/ci-secrets/labels"
 	"github.com/airbytehq/ci-secrets/secretexec"
 	"github.com/airbytehq/ci-secrets/writer"
 )
@@ -61,22 +60,15 @@ type cleanReport struct {
 }
 
 func (o *cleanOptions) run(cmd *cobra.Command, s *streams, args []string) error {
-	if o.all && len(args) > 0 {
-		return usageErrorf("give connectors or --all, not both")
+	conns, err := connectorArgs("clean", o.all, false, args)
+	if err != nil {
+		return err
 	}
-	if o.output != "text" && o.output != "json" {
-		return usageErrorf("--output %q is not one of text, json", o.output)
+	if o.output, err = parseOutput(o.output); err != nil {
+		return err
 	}
 	if err := checkFolderFlag("--root", o.root, "the monorepo root (the folder holding airbyte-integrations)", true); err != nil {
 		return err
-	}
-	var conns []string
-	for _, a := range args {
-		c, err := labels.NormalizeConnector(a)
-		if err != nil {
-			return &usageError{err}
-		}
-		conns = append(conns, c)
 	}
 	ctx := cmd.Context()
 	u, err := secretexec.Clean(ctx, o.root, conns)

@@ -8,7 +8,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/airbytehq/ci-secrets/doctor"
-	"github.com/airbytehq/ci-secrets/labels"
 )
 
 type doctorOptions struct {
@@ -73,13 +72,12 @@ found; 2 bad flags or configuration.`,
 }
 
 func (o *doctorOptions) validate(args []string) (doctor.Scope, error) {
-	if o.all && len(args) > 0 {
-		return doctor.Scope{}, usageErrorf("give connectors or --all, not both")
+	conns, err := connectorArgs("doctor", o.all, false, args)
+	if err != nil {
+		return doctor.Scope{}, err
 	}
-	switch o.output {
-	case "table", "text", "json", "markdown":
-	default:
-		return doctor.Scope{}, usageErrorf("--output %q is not one of table, text, json, markdown", o.output)
+	if o.output, err = parseOutput(o.output, "markdown"); err != nil {
+		return doctor.Scope{}, err
 	}
 	if o.concurrency < 1 || o.concurrency > doctor.MaxConcurrency {
 		return doctor.Scope{}, usageErrorf("--concurrency %d is out of range: use 1 to %d", o.concurrency, doctor.MaxConcurrency)
@@ -90,19 +88,7 @@ func (o *doctorOptions) validate(args []string) (doctor.Scope, error) {
 	if err := checkFolderFlag("--root", o.root, "the monorepo root (the folder holding airbyte-integrations)", true); err != nil {
 		return doctor.Scope{}, err
 	}
-	scope := doctor.Scope{All: len(args) == 0}
-	seen := map[string]bool{}
-	for _, a := range args {
-		c, err := labels.NormalizeConnector(a)
-		if err != nil {
-			return doctor.Scope{}, &usageError{err}
-		}
-		if !seen[c] {
-			seen[c] = true
-			scope.Connectors = append(scope.Connectors, c)
-		}
-	}
-	return scope, nil
+	return doctor.Scope{All: len(conns) == 0, Connectors: conns}, nil
 }
 
 func (o *doctorOptions) run(cmd *cobra.Command, g *globalOptions, s *streams, args []string) error {

@@ -88,11 +88,9 @@ secret before anything is said or repeated); 2 bad flags or configuration
 }
 
 func (o *pushOptions) validate(args []string) ([]string, error) {
-	if o.all && len(args) > 0 {
-		return nil, usageErrorf("give connectors or --all, not both")
-	}
-	if !o.all && len(args) == 0 {
-		return nil, usageErrorf("name at least one connector (e.g. ci-secrets push source-s3) or pass --all")
+	conns, err := connectorArgs("push", o.all, true, args)
+	if err != nil {
+		return nil, err
 	}
 	out, err := parseOutput(o.output)
 	if err != nil {
@@ -113,18 +111,6 @@ func (o *pushOptions) validate(args []string) ([]string, error) {
 	}
 	if err := checkFolderFlag("--out", o.out, "the connector's existing secrets folder, e.g. --out secrets from the connector's folder", true); err != nil {
 		return nil, err
-	}
-	var conns []string
-	seen := map[string]bool{}
-	for _, a := range args {
-		c, err := labels.NormalizeConnector(a)
-		if err != nil {
-			return nil, &usageError{err}
-		}
-		if !seen[c] {
-			seen[c] = true
-			conns = append(conns, c)
-		}
 	}
 	return conns, nil
 }

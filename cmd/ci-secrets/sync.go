@@ -87,11 +87,9 @@ func (o *syncOptions) addFlags(f *pflag.FlagSet) {
 }
 
 func (o *syncOptions) validate(args []string) ([]string, error) {
-	if o.all && len(args) > 0 {
-		return nil, usageErrorf("give connectors or --all, not both")
-	}
-	if !o.all && len(args) == 0 {
-		return nil, usageErrorf("name at least one connector (e.g. ci-secrets sync source-s3) or pass --all")
+	conns, err := connectorArgs("sync", o.all, true, args)
+	if err != nil {
+		return nil, err
 	}
 	out, err := parseOutput(o.output)
 	if err != nil {
@@ -115,18 +113,6 @@ func (o *syncOptions) validate(args []string) ([]string, error) {
 	if o.out != "" {
 		if err := writer.CheckOutFolder(o.out); err != nil {
 			return nil, &usageError{err}
-		}
-	}
-	var conns []string
-	seen := map[string]bool{}
-	for _, a := range args {
-		c, err := labels.NormalizeConnector(a)
-		if err != nil {
-			return nil, &usageError{err}
-		}
-		if !seen[c] {
-			seen[c] = true
-			conns = append(conns, c)
 		}
 	}
 	return conns, nil
