@@ -121,6 +121,7 @@ func LoseAnswer[Req, Resp any](code codes.Code, inner func(context.Context, Req)
 // choose one by name (`scripted-server stuck 200`):
 //
 //	stuck N              N secrets listed, every access hangs
+//	stuck-list           the listing hangs (until the caller gives up)
 //	unavailable N        N secrets listed, every access answers UNAVAILABLE
 //	oversized N BYTES    N secrets listed, every access answers BYTES bytes
 //	endless-pages        a fresh next_page_token on every ListSecrets page
@@ -151,6 +152,8 @@ func Mode(args []string) (Handlers, error) {
 			h.AccessSecretVersion = Fail[*secretmanagerpb.AccessSecretVersionRequest, *secretmanagerpb.AccessSecretVersionResponse](codes.Unavailable)
 		}
 		return h, nil
+	case "stuck-list":
+		return Handlers{ListSecrets: Hang[*secretmanagerpb.ListSecretsRequest, *secretmanagerpb.ListSecretsResponse]}, nil
 	case "oversized":
 		n, err := num(1)
 		if err != nil {
