@@ -43,8 +43,8 @@ const (
 	stateGitignore = "*\n"
 )
 
-// errEmptyManifest: a manifest with no content at all. openManifest then
-// returns the file, locked when the run is dead, for the caller to remove.
+// errEmptyManifest: a manifest with no content at all; openManifest still
+// tells whether its run is dead.
 var errEmptyManifest = errors.New("manifest is empty")
 
 // ErrInUse: a live exec in the same tree will write one of the same files.
@@ -246,7 +246,8 @@ func openManifest(path string) (f *os.File, m *Manifest, dead bool, err error) {
 		return nil, nil, false, fmt.Errorf("cannot lock manifest %s: %w", path, err)
 	}
 	if fi, err := f.Stat(); err == nil && fi.Size() == 0 {
-		return f, nil, dead, fmt.Errorf("%s: %w", path, errEmptyManifest)
+		f.Close()
+		return nil, nil, dead, fmt.Errorf("%s: %w", path, errEmptyManifest)
 	}
 	m = &Manifest{}
 	if err := json.NewDecoder(f).Decode(m); err != nil {

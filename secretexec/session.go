@@ -222,8 +222,9 @@ func (st state) recover(ctx context.Context, keep func(*Manifest) bool) (Undone,
 		if errors.Is(err, errEmptyManifest) {
 			// Left by an older ci-secrets killed between creating the
 			// manifest and its first write, before any file was written
-			// (or, when still locked, one about to write it).
-			f.Close()
+			// (or, when still locked, one rewriting it: it truncated
+			// first). Creating one takes the tree lock, which the caller
+			// holds, so it is removed after its own lock is let go.
 			if dead {
 				os.Remove(path)
 				log.Info().Str("path", path).Msg("removed the empty manifest of an exec run killed before it wrote anything")

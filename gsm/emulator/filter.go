@@ -311,13 +311,12 @@ func invalidUTF8Offset(s string) int {
 	return len(s)
 }
 
+// lexFilter splits a filter already checked to be valid UTF-8.
 func lexFilter(src string) ([]token, error) {
 	var toks []token
 	for i := 0; i < len(src); {
 		r, size := utf8.DecodeRuneInString(src[i:])
 		switch {
-		case r == utf8.RuneError && size <= 1:
-			return nil, fmt.Errorf("filter is not valid UTF-8 at offset %d", i)
 		case unicode.IsSpace(r):
 			i += size
 		case r == '(':
@@ -373,7 +372,7 @@ func lexFilter(src string) ([]token, error) {
 			}
 			for i < len(src) {
 				r, size := utf8.DecodeRuneInString(src[i:])
-				if unicode.IsSpace(r) || strings.ContainsRune(stops, r) || r == utf8.RuneError && size <= 1 {
+				if unicode.IsSpace(r) || strings.ContainsRune(stops, r) {
 					break
 				}
 				i += size
